@@ -1,0 +1,253 @@
+//! The op set that the tape and the model are written against, implemented twice: `cpu`
+//! (ndarray, generic over f32/f64) and `cuda` (hand-written kernels, f32).
+//!
+//! Conventions, shared by every implementation:
+//! - buffers are flat and row-major; shapes are passed explicitly and written in comments;
+//! - `*_bwd` functions ACCUMULATE into their `&mut` gradient outputs (`+=`), so a value used
+//!   twice sums its gradients and callers zero gradients once per step;
+//! - token ids and labels are `u32`, already validated against their ranges by the caller.
+
+use crate::error::Result;
+
+pub mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
+
+/// The element types the numerics run in.
+pub trait Scalar:
+    num_traits::Float
+    + num_traits::FromPrimitive
+    + ndarray::LinalgScalar
+    + ndarray::ScalarOperand
+    + std::fmt::Debug
+    + std::fmt::Display
+    + std::iter::Sum
+    + Default
+    + Send
+    + Sync
+    + 'static
+{
+    /// The safetensors / PyTorch dtype name: "F32" or "F64".
+    const DTYPE: &'static str;
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl Scalar for f32 {
+    const DTYPE: &'static str = "F32";
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Scalar for f64 {
+    const DTYPE: &'static str = "F64";
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Shape of the embedding op: ids (batch, seq) into emb (vocab, dim), plus pos (seq, dim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EmbedDims {
+    pub batch: usize,
+    pub seq: usize,
+    pub dim: usize,
+    pub vocab: usize,
+}
+
+/// Shape of the attention op: qkv (batch, seq, 3·heads·head_dim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttnDims {
+    pub batch: usize,
+    pub seq: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+}
+
+impl AttnDims {
+    pub fn dim(&self) -> usize {
+        self.heads * self.head_dim
+    }
+}
+
+/// One Adam update, PyTorch's single-tensor formula (torch/optim/adam.py, `_single_tensor_adam`):
+/// m.lerp_(g, 1-β1); v = β2·v + (1-β2)·g²; step_size = lr / (1-β1ᵗ);
+/// denom = √v / √(1-β2ᵗ) + eps; p -= step_size · m / denom.
+/// The scalars are computed in f64 on the host, as Python floats are.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    /// Step number, starting at 1.
+    pub t: u64,
+}
+
+impl AdamStep {
+    pub fn step_size(&self) -> f64 {
+        self.lr / (1.0 - self.beta1.powi(self.t as i32))
+    }
+    pub fn bias_correction2_sqrt(&self) -> f64 {
+        (1.0 - self.beta2.powi(self.t as i32)).sqrt()
+    }
+}
+
+/// The saved outputs of LayerNorm's forward pass.
+pub struct LayerNormOut<Buf> {
+    /// (rows, d)
+    pub y: Buf,
+    /// (rows)
+    pub mean: Buf,
+    /// (rows): 1 / √(var + eps), var biased (divided by d), as PyTorch.
+    pub rstd: Buf,
+}
+
+pub trait Backend {
+    type T: Scalar;
+    /// A flat buffer of `T`.
+    type Buf;
+    /// A flat buffer of `u32` (token ids, labels).
+    type Ids;
+
+    fn upload(&self, host: &[Self::T]) -> Result<Self::Buf>;
+    fn download(&self, buf: &Self::Buf) -> Result<Vec<Self::T>>;
+    fn upload_ids(&self, ids: &[u32]) -> Result<Self::Ids>;
+    fn zeros(&self, len: usize) -> Result<Self::Buf>;
+    fn fill_zero(&self, buf: &mut Self::Buf) -> Result<()>;
+    /// dst += src (same length).
+    fn accumulate(&self, dst: &mut Self::Buf, src: &Self::Buf) -> Result<()>;
+    /// a + b (same length).
+    fn add(&self, a: &Self::Buf, b: &Self::Buf) -> Result<Self::Buf>;
+
+    /// h (batch, seq, dim): h[b,s,:] = emb[ids[b,s],:] + pos[s,:].
+    fn embed_fwd(
+        &self,
+        ids: &Self::Ids,
+        emb: &Self::Buf,
+        pos: &Self::Buf,
+        d: EmbedDims,
+    ) -> Result<Self::Buf>;
+    /// demb[ids[b,s],:] += dh[b,s,:]; dpos[s,:] += Σ_b dh[b,s,:].
+    fn embed_bwd(
+        &self,
+        ids: &Self::Ids,
+        dh: &Self::Buf,
+        d: EmbedDims,
+        demb: &mut Self::Buf,
+        dpos: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// y (m, n) = x (m, k) · wᵀ (w: n, k) + bias (n).
+    fn linear_fwd(
+        &self,
+        x: &Self::Buf,
+        w: &Self::Buf,
+        bias: &Self::Buf,
+        m: usize,
+        k: usize,
+        n: usize,
+    ) -> Result<Self::Buf>;
+    /// dx (m, k) += dy · w; dw (n, k) += dyᵀ · x; dbias (n) += Σ_rows dy.
+    #[allow(clippy::too_many_arguments)]
+    fn linear_bwd(
+        &self,
+        x: &Self::Buf,
+        w: &Self::Buf,
+        dy: &Self::Buf,
+        m: usize,
+        k: usize,
+        n: usize,
+        dx: &mut Self::Buf,
+        dw: &mut Self::Buf,
+        dbias: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// qkv (batch, seq, 3·dim): q = columns 0..dim, k = dim..2·dim, v = 2·dim..3·dim; head h uses
+    /// columns h·hd..(h+1)·hd of each. Returns out (batch, seq, dim), head h's block being
+    /// probs_h · v_h, and probs (batch, heads, seq, seq) = softmax(q_h · k_hᵀ / √hd) by rows.
+    fn attention_fwd(&self, qkv: &Self::Buf, d: AttnDims) -> Result<(Self::Buf, Self::Buf)>;
+    /// dqkv (batch, seq, 3·dim) += the gradient through attention given dout (batch, seq, dim).
+    fn attention_bwd(
+        &self,
+        qkv: &Self::Buf,
+        probs: &Self::Buf,
+        dout: &Self::Buf,
+        d: AttnDims,
+        dqkv: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// LayerNorm over the last axis of x (rows, d) with affine gamma, beta (d).
+    fn layernorm_fwd(
+        &self,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        beta: &Self::Buf,
+        rows: usize,
+        d: usize,
+        eps: f64,
+    ) -> Result<LayerNormOut<Self::Buf>>;
+    #[allow(clippy::too_many_arguments)]
+    fn layernorm_bwd(
+        &self,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        saved: &LayerNormOut<Self::Buf>,
+        dy: &Self::Buf,
+        rows: usize,
+        d: usize,
+        dx: &mut Self::Buf,
+        dgamma: &mut Self::Buf,
+        dbeta: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// y (batch, dim) = mean over seq of x (batch, seq, dim).
+    fn mean_pool_fwd(&self, x: &Self::Buf, batch: usize, seq: usize, dim: usize)
+        -> Result<Self::Buf>;
+    /// dx[b,s,:] += dy[b,:] / seq.
+    fn mean_pool_bwd(
+        &self,
+        dy: &Self::Buf,
+        batch: usize,
+        seq: usize,
+        dim: usize,
+        dx: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// Mean over the batch of −log softmax(logits_b)[label_b]. logits (batch, classes).
+    /// Returns (loss (1), probs (batch, classes)).
+    fn cross_entropy_fwd(
+        &self,
+        logits: &Self::Buf,
+        labels: &Self::Ids,
+        batch: usize,
+        classes: usize,
+    ) -> Result<(Self::Buf, Self::Buf)>;
+    /// dlogits += dloss · (probs − onehot(labels)) / batch; dloss is a 1-element buffer.
+    fn cross_entropy_bwd(
+        &self,
+        probs: &Self::Buf,
+        labels: &Self::Ids,
+        dloss: &Self::Buf,
+        batch: usize,
+        classes: usize,
+        dlogits: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// One Adam update of `param` in place (see [`AdamStep`]).
+    fn adam_step(
+        &self,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        m: &mut Self::Buf,
+        v: &mut Self::Buf,
+        step: AdamStep,
+    ) -> Result<()>;
+}

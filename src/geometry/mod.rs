@@ -1,0 +1,1 @@
+//! (room filled by its issue)

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(mha_cv::cli::main());
+}
