@@ -24,7 +24,7 @@ pub fn read_npy(path: &Path) -> Result<AnyTensor> {
 
 /// Parses the bytes of a `.npy` file into a tensor called `name`; errors are messages about the
 /// file's content (the caller adds the file name).
-pub fn parse(bytes: &[u8], name: String) -> std::result::Result<AnyTensor, String> {
+fn parse(bytes: &[u8], name: String) -> std::result::Result<AnyTensor, String> {
     if bytes.len() < 8 || &bytes[..6] != MAGIC {
         return Err("not a .npy file (it does not start with \\x93NUMPY)".into());
     }
