@@ -16,6 +16,7 @@ pub mod model;
 pub mod options;
 pub mod report;
 pub mod rng;
+pub mod stats;
 pub mod tape;
 
 pub use error::{Error, Result};

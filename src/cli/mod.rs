@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 pub mod bench;
 pub mod cv;
 pub mod merge;
+pub mod plot;
 pub mod selftest;
 pub mod sweep;
 
@@ -30,6 +31,8 @@ pub enum Command {
     Cv(cv::CvArgs),
     /// Combine shard folders into one result set and print the summaries.
     Merge(merge::MergeArgs),
+    /// SVG figures and an HTML report from a results folder.
+    Plot(plot::PlotArgs),
     /// Check every GPU kernel against the CPU path.
     Selftest(selftest::SelftestArgs),
 }
@@ -43,6 +46,7 @@ pub fn main() -> i32 {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Cv(args)) => cv::run(args),
         Some(Command::Merge(args)) => merge::run(args),
+        Some(Command::Plot(args)) => plot::run(args),
         Some(Command::Selftest(args)) => selftest::run(args),
     };
     match result {

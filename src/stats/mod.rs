@@ -1,0 +1,1 @@
+//! Uncertainty, null baselines and aggregation over seeds (filled by its issue).
