@@ -71,7 +71,10 @@ pub fn make_data(spec: DataSpec, seed: u64) -> Dataset {
     }
 
     Dataset {
-        x: samples.iter().flat_map(|(t, _)| t.iter().copied()).collect(),
+        x: samples
+            .iter()
+            .flat_map(|(t, _)| t.iter().copied())
+            .collect(),
         y: samples.iter().map(|&(_, c)| c).collect(),
         n,
         seq_len: spec.seq_len,
@@ -91,14 +94,24 @@ impl Dataset {
                 self.n
             )));
         }
-        if let Some((i, &t)) = self.x.iter().enumerate().find(|(_, &t)| t as usize >= vocab) {
+        if let Some((i, &t)) = self
+            .x
+            .iter()
+            .enumerate()
+            .find(|(_, &t)| t as usize >= vocab)
+        {
             return Err(Error::input(format!(
                 "data: x[{}, {}] = {t} is not a token id in [0, {vocab})",
                 i / self.seq_len,
                 i % self.seq_len
             )));
         }
-        if let Some((i, &c)) = self.y.iter().enumerate().find(|(_, &c)| c as usize >= classes) {
+        if let Some((i, &c)) = self
+            .y
+            .iter()
+            .enumerate()
+            .find(|(_, &c)| c as usize >= classes)
+        {
             return Err(Error::input(format!(
                 "data: y[{i}] = {c} is not a class in [0, {classes})"
             )));
@@ -150,6 +163,9 @@ mod tests {
             }
         }
         let rate = differs as f64 / 4000.0;
-        assert!((rate - 0.25 * 255.0 / 256.0).abs() < 0.021, "replacement rate {rate}");
+        assert!(
+            (rate - 0.25 * 255.0 / 256.0).abs() < 0.021,
+            "replacement rate {rate}"
+        );
     }
 }
