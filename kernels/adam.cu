@@ -3,7 +3,7 @@
 //   m.lerp_(g, w1)            w1 = 1 − β1; lerp as ATen: w < 0.5 ? m + w·(g − m) : g − (g − m)·(1 − w)
 //   v = v·β2 + (1 − β2)·g·g   (mul_ then addcmul_)
 //   denom = √v / bc2_sqrt + eps
-//   p += (−step_size)·m / denom   (addcdiv_)
+//   p += (−step_size)·(m / denom) (addcdiv_)
 #include "common.cuh"
 
 extern "C" __global__ void adam_f32(float* __restrict__ p, const float* __restrict__ g,
@@ -19,5 +19,5 @@ extern "C" __global__ void adam_f32(float* __restrict__ p, const float* __restri
     const float denom = sqrtf(v_new) / bc2_sqrt + eps;
     m[i] = m_new;
     v[i] = v_new;
-    p[i] = p[i] + neg_step_size * m_new / denom;
+    p[i] = p[i] + neg_step_size * (m_new / denom);
 }

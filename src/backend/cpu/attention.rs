@@ -13,7 +13,12 @@ use crate::backend::{AttnDims, Scalar};
 use crate::error::Result;
 
 fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
-    let sizes = [("batch", d.batch), ("seq", d.seq), ("heads", d.heads), ("head_dim", d.head_dim)];
+    let sizes = [
+        ("batch", d.batch),
+        ("seq", d.seq),
+        ("heads", d.heads),
+        ("head_dim", d.head_dim),
+    ];
     check_sizes(op, &sizes)?;
     check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim())
 }
@@ -57,7 +62,9 @@ pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<
             let mut qs = vec![T::zero(); hd];
             for h in 0..d.heads {
                 for i in 0..s {
-                    qs.iter_mut().zip(q(i, h)).for_each(|(a, &b)| *a = b * scale);
+                    qs.iter_mut()
+                        .zip(q(i, h))
+                        .for_each(|(a, &b)| *a = b * scale);
                     let row = &mut probs_b[(h * s + i) * s..][..s];
                     for (t, p) in row.iter_mut().enumerate() {
                         *p = dot(&qs, k(t, h));
@@ -103,8 +110,13 @@ pub(super) fn backward<T: Scalar>(
                     for (t, dst) in ds.iter_mut().enumerate() {
                         *dst = dot(g, &qkv_b[col(t, 2, h)..][..hd]);
                     }
-                    let c = p.iter().zip(&ds).fold(T::zero(), |a, (&pt, &dp)| a + pt * dp);
-                    ds.iter_mut().zip(p).for_each(|(dst, &pt)| *dst = pt * (*dst - c));
+                    let c = p
+                        .iter()
+                        .zip(&ds)
+                        .fold(T::zero(), |a, (&pt, &dp)| a + pt * dp);
+                    ds.iter_mut()
+                        .zip(p)
+                        .for_each(|(dst, &pt)| *dst = pt * (*dst - c));
                     for t in 0..s {
                         axpy(&mut dqkv_b[col(t, 2, h)..][..hd], p[t], g);
                         let kt = &qkv_b[col(t, 1, h)..][..hd];

@@ -37,7 +37,7 @@ pub fn det6_batch_gpu<T: DetScalar>(cuda: &Cuda, mats: &[T]) -> Result<Vec<T>> {
         )));
     }
     let dev = cuda.upload_slice(mats)?;
-    let mut out = cuda.zeros_of::<T>(mats.len() / 36)?;
+    let mut out = cuda.output::<T>(mats.len() / 36)?;
     det6_device(cuda, &dev, &mut out)?;
     cuda.download_slice(&out)
 }
@@ -77,7 +77,7 @@ pub fn vol2_fused_gpu<T: DetScalar>(
     }
     let dev = cuda.upload_slice(matrix)?;
     let dev_idx = upload_indices(cuda, idx)?;
-    let mut out = cuda.zeros_of::<T>(idx.len())?;
+    let mut out = cuda.output::<T>(idx.len())?;
     let (ld, c, b) = (
         to_u32(cols, "cols")?,
         to_u32(cols, "cols")?,
@@ -127,7 +127,7 @@ pub fn vol2_fused_device(
     );
     match precision {
         Precision::F64 => {
-            let mut out = cuda.zeros_of::<f64>(idx.len())?;
+            let mut out = cuda.output::<f64>(idx.len())?;
             launch_kernel!(
                 cuda,
                 k::CM_VOL2_F32_F64,
@@ -142,7 +142,7 @@ pub fn vol2_fused_device(
             cuda.download_slice(&out)
         }
         Precision::F32 => {
-            let mut out = cuda.zeros_of::<f32>(idx.len())?;
+            let mut out = cuda.output::<f32>(idx.len())?;
             launch_kernel!(
                 cuda,
                 k::CM_VOL2_F32,

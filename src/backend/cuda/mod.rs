@@ -21,6 +21,7 @@ use cudarc::driver::{
 };
 use cudarc::nvrtc::Ptx;
 
+use crate::backend::Scalar;
 use crate::error::{Error, Result};
 
 pub mod bench;
@@ -28,6 +29,7 @@ pub mod geometry;
 pub mod kernels;
 pub mod launch;
 mod ops;
+pub mod selftest;
 
 /// The CUDA device, its stream and every kernel of the embedded fatbins.
 pub struct Cuda {
@@ -99,7 +101,8 @@ impl Cuda {
     }
 
     /// With `true`, every launch is followed by a synchronisation, so an execution fault is
-    /// reported with its kernel's name (slower; for the selftest and debugging).
+    /// reported with its kernel's name, and every op's fresh output buffer starts as NaN, so an
+    /// element a kernel fails to write shows up (slower; for the selftest and debugging).
     pub fn set_checked(&mut self, checked: bool) {
         self.checked = checked;
     }
@@ -167,6 +170,19 @@ impl Cuda {
         })?;
         self.synchronize("a download")?;
         Ok(host)
+    }
+
+    /// A fresh output buffer that a kernel overwrites entirely: NaN-poisoned in checked mode,
+    /// zeros otherwise.
+    pub(crate) fn output<T: Scalar + DeviceRepr + ValidAsZeroBits>(
+        &self,
+        len: usize,
+    ) -> Result<CudaSlice<T>> {
+        if self.checked {
+            self.upload_slice(&vec![T::nan(); len])
+        } else {
+            self.zeros_of(len)
+        }
     }
 
     /// A new device buffer of `len` zeros.

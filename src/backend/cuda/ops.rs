@@ -72,7 +72,7 @@ impl Backend for Cuda {
 
     fn add(&self, a: &Buf, b: &Buf) -> Result<Buf> {
         check_len("add", "b", b.len(), a.len(), "the length of a")?;
-        let mut out = self.zeros(a.len())?;
+        let mut out = self.output(a.len())?;
         let n = to_u32(a.len(), "add length")?;
         launch_kernel!(self, k::ADD, geo::elementwise(a.len())?, a, b, &mut out, &n)?;
         Ok(out)
@@ -84,7 +84,7 @@ impl Backend for Cuda {
         check_len("embed_fwd", "ids", ids.len(), positions, "batch·seq")?;
         check_len("embed_fwd", "emb", emb.len(), d.vocab * d.dim, "vocab·dim")?;
         check_len("embed_fwd", "pos", pos.len(), d.seq * d.dim, "seq·dim")?;
-        let mut h = self.zeros(positions * d.dim)?;
+        let mut h = self.output(positions * d.dim)?;
         let (np, seq, dim) = (
             to_u32(positions, "batch·seq")?,
             to_u32(d.seq, "seq")?,
@@ -167,7 +167,7 @@ impl Backend for Cuda {
         check_len("linear_fwd", "x", x.len(), m * k, "m·k")?;
         check_len("linear_fwd", "w", w.len(), n * k, "n·k")?;
         check_len("linear_fwd", "bias", bias.len(), n, "n")?;
-        let mut y = self.zeros(m * n)?;
+        let mut y = self.output(m * n)?;
         let (mu, ku, nu) = (to_u32(m, "m")?, to_u32(k, "k")?, to_u32(n, "n")?);
         launch_kernel!(
             self,
@@ -240,8 +240,8 @@ impl Backend for Cuda {
     fn attention_fwd(&self, qkv: &Buf, d: AttnDims) -> Result<(Buf, Buf)> {
         Self::check_attn("attention_fwd", d, qkv.len())?;
         let cfg = geo::attention(d, false)?;
-        let mut out = self.zeros(d.batch * d.seq * d.dim())?;
-        let mut probs = self.zeros(d.batch * d.heads * d.seq * d.seq)?;
+        let mut out = self.output(d.batch * d.seq * d.dim())?;
+        let mut probs = self.output(d.batch * d.heads * d.seq * d.seq)?;
         let (seq, heads, hd) = (
             to_u32(d.seq, "seq")?,
             to_u32(d.heads, "heads")?,
@@ -327,9 +327,9 @@ impl Backend for Cuda {
         check_len("layernorm_fwd", "x", x.len(), rows * d, "rows·d")?;
         check_len("layernorm_fwd", "gamma", gamma.len(), d, "d")?;
         check_len("layernorm_fwd", "beta", beta.len(), d, "d")?;
-        let mut y = self.zeros(rows * d)?;
-        let mut mean = self.zeros(rows)?;
-        let mut rstd = self.zeros(rows)?;
+        let mut y = self.output(rows * d)?;
+        let mut mean = self.output(rows)?;
+        let mut rstd = self.output(rows)?;
         let (du, epsf) = (to_u32(d, "d")?, eps as f32);
         launch_kernel!(
             self,
@@ -416,7 +416,7 @@ impl Backend for Cuda {
             batch * seq * dim,
             "batch·seq·dim",
         )?;
-        let mut y = self.zeros(batch * dim)?;
+        let mut y = self.output(batch * dim)?;
         let (b, s, d) = (
             to_u32(batch, "batch")?,
             to_u32(seq, "seq")?,
@@ -483,9 +483,14 @@ impl Backend for Cuda {
             "batch·classes",
         )?;
         check_len("cross_entropy_fwd", "labels", labels.len(), batch, "batch")?;
-        let mut probs = self.zeros(batch * classes)?;
-        let mut row_loss = self.zeros(batch)?;
-        let mut loss = self.zeros(1)?;
+        if batch == 0 || classes == 0 {
+            return Err(crate::error::Error::input(format!(
+                "cross_entropy_fwd: batch {batch} × classes {classes}; expected both ≥ 1 (the mean of no rows is undefined)"
+            )));
+        }
+        let mut probs = self.output(batch * classes)?;
+        let mut row_loss = self.output::<f32>(batch)?;
+        let mut loss = self.output(1)?;
         let (b, c) = (to_u32(batch, "batch")?, to_u32(classes, "classes")?);
         launch_kernel!(
             self,
@@ -498,8 +503,14 @@ impl Backend for Cuda {
             &b,
             &c
         )?;
-        let mean_cfg = (batch > 0).then(geo::single_block);
-        launch_kernel!(self, k::MEAN, mean_cfg, &row_loss, &b, &mut loss)?;
+        launch_kernel!(
+            self,
+            k::MEAN,
+            Some(geo::single_block()),
+            &row_loss,
+            &b,
+            &mut loss
+        )?;
         Ok((loss, probs))
     }
 
@@ -554,6 +565,11 @@ impl Backend for Cuda {
         check_len("adam_step", "grad", grad.len(), n, "the parameter's length")?;
         check_len("adam_step", "m", m.len(), n, "the parameter's length")?;
         check_len("adam_step", "v", v.len(), n, "the parameter's length")?;
+        if step.t == 0 {
+            return Err(crate::error::Error::input(
+                "adam_step: step number t is 0, expected ≥ 1",
+            ));
+        }
         let nu = to_u32(n, "parameter length")?;
         // The host scalars of PyTorch's formula (Python floats), rounded to f32 once.
         let w1 = (1.0 - step.beta1) as f32;
