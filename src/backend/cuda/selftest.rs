@@ -15,8 +15,6 @@
 //! - det6 and vol² against the error law of numerics.md: |err| ≤ 64·u·H, H the Hadamard bound
 //!   ∏‖rowᵢ‖ (det) or ∏|pₖ − p₀|²/576 (vol²); the host check (kernels/host) sees ≤ 6·u·H.
 
-use cudarc::driver::CudaSlice;
-
 use super::geometry::{det6_batch_gpu, vol2_fused_device, vol2_fused_gpu, DetScalar};
 use super::kernels as k;
 use super::launch::{self as geo, to_u32};
@@ -52,24 +50,30 @@ impl Check {
 /// (even a CUDA fault) becomes a failed row.
 pub fn run_all(cuda: &Cuda, seed: u64) -> Vec<Check> {
     let mut s = Suite {
-        gpu: cuda,
+        dev: cuda,
         cpu: Cpu::new(),
         rng: Rng::new(seed),
         checks: Vec::new(),
     };
     s.reductions();
-    s.elementwise();
-    s.embedding();
-    s.linear();
-    s.attention();
-    s.layernorm();
-    s.mean_pool();
-    s.cross_entropy();
-    s.adam();
+    s.training_ops();
     s.det6::<f32>(U32, "det6_f32");
     s.det6::<f64>(U64, "det6_f64");
     s.cayley_menger();
     s.checks
+}
+
+impl<B: Backend<T = f32>> Suite<'_, B> {
+    fn training_ops(&mut self) {
+        self.elementwise();
+        self.embedding();
+        self.linear();
+        self.attention();
+        self.layernorm();
+        self.mean_pool();
+        self.cross_entropy();
+        self.adam();
+    }
 }
 
 fn gamma(n: usize, u: f64) -> f64 {
@@ -80,14 +84,14 @@ fn gamma(n: usize, u: f64) -> f64 {
 /// One measured output of a check: (output name, error, tolerance).
 type Measured = (&'static str, f64, f64);
 
-struct Suite<'a> {
-    gpu: &'a Cuda,
+struct Suite<'a, D> {
+    dev: &'a D,
     cpu: Cpu<f64>,
     rng: Rng,
     checks: Vec<Check>,
 }
 
-impl Suite<'_> {
+impl<D> Suite<'_, D> {
     fn record(
         &mut self,
         kernel: &str,
@@ -142,15 +146,19 @@ impl Suite<'_> {
             .map(|_| (self.rng.uniform_in(-1.0, 1.0) * scale) as f32)
             .collect()
     }
+}
 
-    fn up(&self, x: &[f32]) -> Result<CudaSlice<f32>> {
-        self.gpu.upload_slice(x)
+impl<B: Backend<T = f32>> Suite<'_, B> {
+    fn up(&self, x: &[f32]) -> Result<B::Buf> {
+        self.dev.upload(x)
     }
 
-    fn down(&self, x: &CudaSlice<f32>) -> Result<Vec<f32>> {
-        self.gpu.download_slice(x)
+    fn down(&self, x: &B::Buf) -> Result<Vec<f32>> {
+        self.dev.download(x)
     }
+}
 
+impl Suite<'_, Cuda> {
     fn reductions(&mut self) {
         for (rows, cols) in [(3, 1), (5, 31), (4, 33), (2, 257), (3, 1000), (1, 4099)] {
             self.record(
@@ -161,10 +169,10 @@ impl Suite<'_> {
                     let dx = s.up(&x)?;
                     let cfg = geo::per_row(rows, cols)?;
                     let c = to_u32(cols, "cols")?;
-                    let mut sums = s.gpu.output::<f32>(rows)?;
-                    let mut maxs = s.gpu.output::<f32>(rows)?;
-                    launch_kernel!(s.gpu, k::REDUCE_SUM_ROWS, cfg, &dx, &c, &mut sums)?;
-                    launch_kernel!(s.gpu, k::REDUCE_MAX_ROWS, cfg, &dx, &c, &mut maxs)?;
+                    let mut sums = s.dev.output::<f32>(rows)?;
+                    let mut maxs = s.dev.output::<f32>(rows)?;
+                    launch_kernel!(s.dev, k::REDUCE_SUM_ROWS, cfg, &dx, &c, &mut sums)?;
+                    launch_kernel!(s.dev, k::REDUCE_MAX_ROWS, cfg, &dx, &c, &mut maxs)?;
                     let (sums, maxs) = (s.down(&sums)?, s.down(&maxs)?);
                     let mut sum_err: f64 = 0.0;
                     let mut max_err: f64 = 0.0;
@@ -184,15 +192,17 @@ impl Suite<'_> {
             );
         }
     }
+}
 
+impl<B: Backend<T = f32>> Suite<'_, B> {
     fn elementwise(&mut self) {
         for n in [1, 255, 257, 100_003] {
             self.record("add_f32, accumulate_f32", format!("n={n}"), |s| {
                 let (a, b) = (s.rand(n), s.rand(n));
                 let (da, db) = (s.up(&a)?, s.up(&b)?);
-                let sum = s.down(&s.gpu.add(&da, &db)?)?;
+                let sum = s.down(&s.dev.add(&da, &db)?)?;
                 let mut dst = s.up(&a)?;
-                s.gpu.accumulate(&mut dst, &db)?;
+                s.dev.accumulate(&mut dst, &db)?;
                 let acc = s.down(&dst)?;
                 let exact: Vec<f64> = a
                     .iter()
@@ -205,8 +215,12 @@ impl Suite<'_> {
                     .map(|(&x, &y)| f64::from(x).abs() + f64::from(y).abs())
                     .collect();
                 Ok(vec![
-                    ("add", componentwise(&sum, &exact, &scale), U32),
-                    ("accumulate", componentwise(&acc, &exact, &scale), U32),
+                    ("add", componentwise(&sum, &exact, &scale), gamma(1, U32)),
+                    (
+                        "accumulate",
+                        componentwise(&acc, &exact, &scale),
+                        gamma(1, U32),
+                    ),
                 ])
             });
         }
@@ -232,11 +246,15 @@ impl Suite<'_> {
                     let ids = s.rand_ids(batch * seq, vocab);
                     let (emb, pos) = (s.rand(vocab * dim), s.rand(seq * dim));
                     let h =
-                        s.gpu
-                            .embed_fwd(&s.gpu.upload_ids(&ids)?, &s.up(&emb)?, &s.up(&pos)?, d)?;
+                        s.dev
+                            .embed_fwd(&s.dev.upload_ids(&ids)?, &s.up(&emb)?, &s.up(&pos)?, d)?;
                     let exact = s.cpu.embed_fwd(&ids, &f64s(&emb), &f64s(&pos), d)?;
                     let scale = s.cpu.embed_fwd(&ids, &abs64(&emb), &abs64(&pos), d)?;
-                    Ok(vec![("", componentwise(&s.down(&h)?, &exact, &scale), U32)])
+                    Ok(vec![(
+                        "",
+                        componentwise(&s.down(&h)?, &exact, &scale),
+                        gamma(1, U32),
+                    )])
                 },
             );
             self.record(
@@ -250,8 +268,8 @@ impl Suite<'_> {
                         s.rand(seq * dim),
                     );
                     let (mut demb, mut dpos) = (s.up(&demb0)?, s.up(&dpos0)?);
-                    s.gpu.embed_bwd(
-                        &s.gpu.upload_ids(&ids)?,
+                    s.dev.embed_bwd(
+                        &s.dev.upload_ids(&ids)?,
                         &s.up(&dh)?,
                         d,
                         &mut demb,
@@ -292,7 +310,7 @@ impl Suite<'_> {
             self.record("linear_fwd_f32", sizes.clone(), |s| {
                 let (x, w, b) = (s.rand(m * kk), s.rand(n * kk), s.rand(n));
                 let y = s
-                    .gpu
+                    .dev
                     .linear_fwd(&s.up(&x)?, &s.up(&w)?, &s.up(&b)?, m, kk, n)?;
                 let exact = s
                     .cpu
@@ -310,7 +328,7 @@ impl Suite<'_> {
                 let (x, w, dy) = (s.rand(m * kk), s.rand(n * kk), s.rand(m * n));
                 let (dx0, dw0, db0) = (s.rand(m * kk), s.rand(n * kk), s.rand(n));
                 let (mut dx, mut dw, mut db) = (s.up(&dx0)?, s.up(&dw0)?, s.up(&db0)?);
-                s.gpu.linear_bwd(
+                s.dev.linear_bwd(
                     &s.up(&x)?,
                     &s.up(&w)?,
                     &s.up(&dy)?,
@@ -386,7 +404,7 @@ impl Suite<'_> {
             let tol_bwd = 16.0 * (head_dim + 2 * seq + 8) as f64 * U32;
             self.record("attention_fwd_f32", sizes.clone(), |s| {
                 let qkv = s.rand(batch * seq * 3 * d.dim());
-                let (out, probs) = s.gpu.attention_fwd(&s.up(&qkv)?, d)?;
+                let (out, probs) = s.dev.attention_fwd(&s.up(&qkv)?, d)?;
                 let (e_out, e_probs) = s.cpu.attention_fwd(&f64s(&qkv), d)?;
                 Ok(vec![
                     (
@@ -412,7 +430,7 @@ impl Suite<'_> {
                     .attention_bwd(&f64s(&qkv), &f64s(&probs), &f64s(&dout), d, &mut grad)?;
                 let init = s.accum_init(&grad);
                 let mut dqkv = s.up(&init)?;
-                s.gpu
+                s.dev
                     .attention_bwd(&s.up(&qkv)?, &s.up(&probs)?, &s.up(&dout)?, d, &mut dqkv)?;
                 let exact: Vec<f64> = init
                     .iter()
@@ -436,7 +454,7 @@ impl Suite<'_> {
             self.record("layernorm_fwd_f32", sizes.clone(), |s| {
                 let (x, g, b) = (s.rand(rows * d), s.rand(d), s.rand(d));
                 let out = s
-                    .gpu
+                    .dev
                     .layernorm_fwd(&s.up(&x)?, &s.up(&g)?, &s.up(&b)?, rows, d, eps)?;
                 let e = s
                     .cpu
@@ -477,10 +495,10 @@ impl Suite<'_> {
                 )?;
                 // The GPU gets its own forward pass's saved statistics, as in training.
                 let (dx_, dg_, db_) = (s.up(&x)?, s.up(&g)?, s.up(&b)?);
-                let saved = s.gpu.layernorm_fwd(&dx_, &dg_, &db_, rows, d, eps)?;
+                let saved = s.dev.layernorm_fwd(&dx_, &dg_, &db_, rows, d, eps)?;
                 let (ix, ig, ib) = (s.accum_init(&gx), s.accum_init(&gg), s.accum_init(&gb));
                 let (mut dx, mut dgam, mut dbet) = (s.up(&ix)?, s.up(&ig)?, s.up(&ib)?);
-                s.gpu.layernorm_bwd(
+                s.dev.layernorm_bwd(
                     &dx_,
                     &dg_,
                     &saved,
@@ -521,12 +539,12 @@ impl Suite<'_> {
             let sizes = format!("B={batch} S={seq} D={dim}");
             self.record("mean_pool_{fwd,bwd}_f32", sizes, |s| {
                 let x = s.rand(batch * seq * dim);
-                let y = s.gpu.mean_pool_fwd(&s.up(&x)?, batch, seq, dim)?;
+                let y = s.dev.mean_pool_fwd(&s.up(&x)?, batch, seq, dim)?;
                 let e = s.cpu.mean_pool_fwd(&f64s(&x), batch, seq, dim)?;
                 let sc = s.cpu.mean_pool_fwd(&abs64(&x), batch, seq, dim)?;
                 let (dy, dx0) = (s.rand(batch * dim), s.rand(batch * seq * dim));
                 let mut dx = s.up(&dx0)?;
-                s.gpu.mean_pool_bwd(&s.up(&dy)?, batch, seq, dim, &mut dx)?;
+                s.dev.mean_pool_bwd(&s.up(&dy)?, batch, seq, dim, &mut dx)?;
                 let mut ex = f64s(&dx0);
                 s.cpu.mean_pool_bwd(&f64s(&dy), batch, seq, dim, &mut ex)?;
                 let mut sx = abs64(&dx0);
@@ -549,9 +567,9 @@ impl Suite<'_> {
             self.record("xent_rows_f32, mean_f32", sizes.clone(), |s| {
                 let logits: Vec<f32> = s.rand(batch * classes).iter().map(|v| 4.0 * v).collect();
                 let labels = s.rand_ids(batch, classes);
-                let (loss, probs) = s.gpu.cross_entropy_fwd(
+                let (loss, probs) = s.dev.cross_entropy_fwd(
                     &s.up(&logits)?,
-                    &s.gpu.upload_ids(&labels)?,
+                    &s.dev.upload_ids(&labels)?,
                     batch,
                     classes,
                 )?;
@@ -590,8 +608,8 @@ impl Suite<'_> {
                 )?;
                 let init = s.accum_init(&grad);
                 let mut dl = s.up(&init)?;
-                let ids = s.gpu.upload_ids(&labels)?;
-                s.gpu.cross_entropy_bwd(
+                let ids = s.dev.upload_ids(&labels)?;
+                s.dev.cross_entropy_bwd(
                     &s.up(&probs)?,
                     &ids,
                     &s.up(&dloss)?,
@@ -626,7 +644,7 @@ impl Suite<'_> {
                 let (p0, g, m0) = (s.rand(n), s.rand(n), s.rand(n));
                 let v0: Vec<f32> = s.rand(n).iter().map(|x| x.abs()).collect();
                 let (mut p, mut m, mut v) = (s.up(&p0)?, s.up(&m0)?, s.up(&v0)?);
-                s.gpu.adam_step(&mut p, &s.up(&g)?, &mut m, &mut v, step)?;
+                s.dev.adam_step(&mut p, &s.up(&g)?, &mut m, &mut v, step)?;
                 let (mut ep, mut em, mut ev) = (f64s(&p0), f64s(&m0), f64s(&v0));
                 s.cpu
                     .adam_step(&mut ep, &f64s(&g), &mut em, &mut ev, step)?;
@@ -647,7 +665,9 @@ impl Suite<'_> {
             });
         }
     }
+}
 
+impl Suite<'_, Cuda> {
     /// Integer matrices (entries in [−8, 8]) against exact determinants; err = |det − exact| / H.
     fn det6<T: DetScalar>(&mut self, u: f64, kernel: &str) {
         for batch in [1, 127, 129, 100_003] {
@@ -659,7 +679,7 @@ impl Suite<'_> {
                     .iter()
                     .map(|&v| <T as crate::backend::Scalar>::from_f64(v as f64))
                     .collect();
-                let got = det6_batch_gpu(s.gpu, &mats)?;
+                let got = det6_batch_gpu(s.dev, &mats)?;
                 let mut worst: f64 = 0.0;
                 for (b, g) in got.iter().enumerate() {
                     let m: &[i64; 36] = ints[b * 36..(b + 1) * 36].try_into().expect("36 entries");
@@ -699,8 +719,8 @@ impl Suite<'_> {
                     };
                     let p64: Vec<f64> = pts.iter().map(|&v| v as f64).collect();
                     let p32: Vec<f32> = pts.iter().map(|&v| v as f32).collect();
-                    let g64 = vol2_fused_gpu(s.gpu, &p64, rows, dim, &idx)?;
-                    let g32: Vec<f64> = vol2_fused_gpu(s.gpu, &p32, rows, dim, &idx)?
+                    let g64 = vol2_fused_gpu(s.dev, &p64, rows, dim, &idx)?;
+                    let g32: Vec<f64> = vol2_fused_gpu(s.dev, &p32, rows, dim, &idx)?
                         .into_iter()
                         .map(f64::from)
                         .collect();
@@ -713,9 +733,9 @@ impl Suite<'_> {
                     }
                     let dwide = s.up(&wide)?;
                     let dev64 =
-                        vol2_fused_device(s.gpu, &dwide, 3, ld, rows, dim, &idx, Precision::F64)?;
+                        vol2_fused_device(s.dev, &dwide, 3, ld, rows, dim, &idx, Precision::F64)?;
                     let dev32 =
-                        vol2_fused_device(s.gpu, &dwide, 3, ld, rows, dim, &idx, Precision::F32)?;
+                        vol2_fused_device(s.dev, &dwide, 3, ld, rows, dim, &idx, Precision::F32)?;
                     Ok(vec![
                         ("f64", worst(&g64), 64.0 * U64),
                         ("f32", worst(&g32), 64.0 * U32),
@@ -876,6 +896,43 @@ mod tests {
             reg[i * 5 + i] = 1;
         }
         assert_eq!(vol2_exact(&reg, 5, &[0, 1, 2, 3, 4]).0, 80.0 / 9216.0);
+    }
+
+    /// The checks of the `Backend` ops, on any f32 device (the unit tests run them on `Cpu<f32>`
+    /// to show that the tolerances hold for a correct f32 implementation).
+    fn training_ops<B: Backend<T = f32>>(dev: &B, seed: u64) -> Vec<Check> {
+        let mut s = Suite {
+            dev,
+            cpu: Cpu::new(),
+            rng: Rng::new(seed),
+            checks: Vec::new(),
+        };
+        s.training_ops();
+        s.checks
+    }
+
+    /// A correct f32 implementation (the CPU backend in f32) passes every op check, and the
+    /// checks are not vacuous: every error is finite and most are non-zero.
+    #[test]
+    fn cpu_f32_passes_the_op_checks() {
+        let checks = training_ops(&Cpu::<f32>::new(), 7);
+        for c in &checks {
+            assert!(
+                c.ok(),
+                "{} [{}]: err {:.3e} > tol {:.3e} {:?}",
+                c.kernel,
+                c.sizes,
+                c.err,
+                c.tol,
+                c.failure
+            );
+        }
+        let nonzero = checks.iter().filter(|c| c.err > 0.0).count();
+        assert!(
+            nonzero * 2 > checks.len(),
+            "only {nonzero} of {} checks saw any rounding",
+            checks.len()
+        );
     }
 
     #[test]
