@@ -31,7 +31,9 @@ pub mod launch;
 mod ops;
 pub mod selftest;
 
-/// The CUDA device, its stream and every kernel of the embedded fatbins.
+/// The CUDA device, its stream and every kernel of the embedded fatbins. Cloning is cheap and
+/// shares the context and stream (so several models can train on one device in turn).
+#[derive(Clone)]
 pub struct Cuda {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
