@@ -209,8 +209,13 @@ pub trait Backend {
     ) -> Result<()>;
 
     /// y (batch, dim) = mean over seq of x (batch, seq, dim).
-    fn mean_pool_fwd(&self, x: &Self::Buf, batch: usize, seq: usize, dim: usize)
-        -> Result<Self::Buf>;
+    fn mean_pool_fwd(
+        &self,
+        x: &Self::Buf,
+        batch: usize,
+        seq: usize,
+        dim: usize,
+    ) -> Result<Self::Buf>;
     /// dx[b,s,:] += dy[b,:] / seq.
     fn mean_pool_bwd(
         &self,
