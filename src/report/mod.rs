@@ -5,4 +5,6 @@ pub mod atomic;
 pub mod csv;
 pub mod fmt;
 pub mod json;
+pub mod merge;
+pub mod progress;
 pub mod text;
