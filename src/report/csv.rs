@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::atomic::write_atomic;
+use crate::io::atomic::write_atomic;
 use crate::error::Result;
 use crate::experiment::result::{ConfigResult, Phase};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::atomic::write_atomic;
+use crate::io::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::experiment::result::ConfigResult;
 use crate::experiment::settings::Settings;

@@ -1,7 +1,6 @@
 //! What the user reads: the prototype's text tables, results.json / results.csv, merging result
 //! folders, and the progress bar.
 
-pub mod atomic;
 pub mod csv;
 pub mod fmt;
 pub mod json;
