@@ -24,6 +24,7 @@ pub struct SettingsLayer {
     pub precision: Option<Precision>,
     pub device: Option<Device>,
     pub init: Option<PathBuf>,
+    pub init_prefix: Option<String>,
     pub data: Option<PathBuf>,
     pub out: Option<PathBuf>,
     pub save_params: Option<bool>,
@@ -37,7 +38,7 @@ impl SettingsLayer {
         toml::from_str(&text).map_err(|e| {
             Error::input(format!(
                 "{}: not a valid sweep config: {}expected keys: dims, heads, epochs, lr, samples, \
-                 seed, seeds, precision, device, init, data, out, save_params",
+                 seed, seeds, precision, device, init, init_prefix, data, out, save_params",
                 path.display(),
                 e
             ))
@@ -57,6 +58,7 @@ impl SettingsLayer {
             precision: self.precision.or(under.precision),
             device: self.device.or(under.device),
             init: self.init.or(under.init),
+            init_prefix: self.init_prefix.or(under.init_prefix),
             data: self.data.or(under.data),
             out: self.out.or(under.out),
             save_params: self.save_params.or(under.save_params),
@@ -98,6 +100,9 @@ pub struct Settings {
     pub precision: Precision,
     pub device: Device,
     pub init: Option<InputFile>,
+    /// The name prefix of the parameters in the init file (e.g. `init.`); empty for none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub init_prefix: String,
     pub data: Option<InputFile>,
 }
 
@@ -115,6 +120,7 @@ impl Default for Settings {
             precision: Precision::default(),
             device: Device::default(),
             init: None,
+            init_prefix: String::new(),
             data: None,
         }
     }
@@ -161,6 +167,7 @@ impl Settings {
             precision: layer.precision.unwrap_or(d.precision),
             device: layer.device.unwrap_or(d.device),
             init: layer.init.as_deref().map(InputFile::read).transpose()?,
+            init_prefix: layer.init_prefix.clone().unwrap_or_default(),
             data: layer.data.as_deref().map(InputFile::read).transpose()?,
         };
         settings.validate()?;
@@ -213,6 +220,12 @@ impl Settings {
             return Err(Error::input(format!(
                 "--seed {} with --seeds {}: the last seed would pass 2^64 - 1; choose a smaller seed",
                 self.seed, self.seeds
+            )));
+        }
+        if !self.init_prefix.is_empty() && self.init.is_none() {
+            return Err(Error::input(format!(
+                "--init-prefix {}: it names the parameters inside an --init file; give --init too",
+                self.init_prefix
             )));
         }
         if self.device == Device::Cuda {

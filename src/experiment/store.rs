@@ -52,10 +52,17 @@ impl Store {
 
     /// Stores a finished config: its own file first, then the combined files.
     pub fn record(&mut self, result: ConfigResult) -> Result<()> {
-        let key = result.key();
-        let one = ResultFile::new(self.settings.clone(), vec![result.clone()]);
-        one.write(&self.config_path(&key))?;
-        self.done.insert(key, result);
+        self.record_all(vec![result])
+    }
+
+    /// Stores finished configs (e.g. merged shards): their own files, then the combined files once.
+    pub fn record_all(&mut self, results: Vec<ConfigResult>) -> Result<()> {
+        for result in results {
+            let key = result.key();
+            let one = ResultFile::new(self.settings.clone(), vec![result.clone()]);
+            one.write(&self.config_path(&key))?;
+            self.done.insert(key, result);
+        }
         self.write_combined()
     }
 
@@ -74,9 +81,12 @@ impl Store {
         ResultFile::new(self.settings.clone(), results).write(&self.dir.join("results.json"))
     }
 
-    /// Where `--save-params` puts a config's final parameters.
-    pub fn params_path(&self, key: &ConfigKey) -> PathBuf {
-        self.dir.join("params").join(format!("{}.safetensors", key.stem()))
+    /// Creates the folder where `--save-params` puts each config's final parameters
+    /// (`params/<D64_h2_s42>.safetensors`) and returns it.
+    pub fn create_params_dir(&self) -> Result<PathBuf> {
+        let dir = self.dir.join("params");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        Ok(dir)
     }
 
     fn config_path(&self, key: &ConfigKey) -> PathBuf {

@@ -6,4 +6,5 @@ pub mod fmt;
 pub mod json;
 pub mod merge;
 pub mod progress;
+pub mod tensor_table;
 pub mod text;
