@@ -1,0 +1,119 @@
+//! Scaled dot-product attention per (batch, head), as `nn.MultiheadAttention`'s slow path:
+//! q is multiplied by √(1/hd) first, scores = (q·√(1/hd))·kᵀ, probs = softmax(scores) by rows,
+//! out = probs·v. Layout: qkv (batch, seq, 3·dim) with q | k | v column blocks, head h using
+//! columns h·hd..(h+1)·hd of each block; out (batch, seq, dim); probs (batch, heads, seq, seq).
+//!
+//! The sequences are short (8) and a head is small, so the products are plain loops; the batch
+//! is split over rayon (each batch element writes only its own rows).
+
+use rayon::prelude::*;
+
+use super::{check_len, check_sizes};
+use crate::backend::{AttnDims, Scalar};
+use crate::error::Result;
+
+fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
+    let sizes = [("batch", d.batch), ("seq", d.seq), ("heads", d.heads), ("head_dim", d.head_dim)];
+    check_sizes(op, &sizes)?;
+    check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim())
+}
+
+/// √(1/hd) in f64 (Python's `math.sqrt(1.0 / E)`), then cast, as PyTorch scales q.
+fn q_scale<T: Scalar>(head_dim: usize) -> T {
+    Scalar::from_f64((1.0 / head_dim as f64).sqrt())
+}
+
+fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |acc, (&x, &y)| acc + x * y)
+}
+
+/// y += alpha · x
+fn axpy<T: Scalar>(y: &mut [T], alpha: T, x: &[T]) {
+    y.iter_mut().zip(x).for_each(|(a, &b)| *a = *a + alpha * b);
+}
+
+/// Softmax of one row in place, stabilised by subtracting the row's maximum.
+fn softmax_in_place<T: Scalar>(row: &mut [T]) {
+    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+    row.iter_mut().for_each(|x| *x = (*x - max).exp());
+    let sum: T = row.iter().copied().sum();
+    row.iter_mut().for_each(|x| *x = *x / sum);
+}
+
+pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<T>)> {
+    check("attention_fwd", qkv, d)?;
+    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    let scale: T = q_scale(hd);
+    let mut out = vec![T::zero(); d.batch * s * dim];
+    let mut probs = vec![T::zero(); d.batch * d.heads * s * s];
+    out.par_chunks_mut(s * dim)
+        .zip(probs.par_chunks_mut(d.heads * s * s))
+        .zip(qkv.par_chunks(s * 3 * dim))
+        .for_each(|((out_b, probs_b), qkv_b)| {
+            // Row r of the batch element: q | k | v, each `dim` wide.
+            let q = |r: usize, h: usize| &qkv_b[r * 3 * dim + h * hd..][..hd];
+            let k = |r: usize, h: usize| &qkv_b[r * 3 * dim + dim + h * hd..][..hd];
+            let v = |r: usize, h: usize| &qkv_b[r * 3 * dim + 2 * dim + h * hd..][..hd];
+            let mut qs = vec![T::zero(); hd];
+            for h in 0..d.heads {
+                for i in 0..s {
+                    qs.iter_mut().zip(q(i, h)).for_each(|(a, &b)| *a = b * scale);
+                    let row = &mut probs_b[(h * s + i) * s..][..s];
+                    for (t, p) in row.iter_mut().enumerate() {
+                        *p = dot(&qs, k(t, h));
+                    }
+                    softmax_in_place(row);
+                    let o = &mut out_b[i * dim + h * hd..][..hd];
+                    for (t, &p) in row.iter().enumerate() {
+                        axpy(o, p, v(t, h));
+                    }
+                }
+            }
+        });
+    Ok((out, probs))
+}
+
+/// With P = probs, dO = dout (per batch element and head):
+/// dV += Pᵀ·dO; dP = dO·Vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP)) (softmax's Jacobian);
+/// dQ += √(1/hd)·dS·K; dK += dSᵀ·(√(1/hd)·Q).
+pub(super) fn backward<T: Scalar>(
+    qkv: &[T],
+    probs: &[T],
+    dout: &[T],
+    d: AttnDims,
+    dqkv: &mut [T],
+) -> Result<()> {
+    check("attention_bwd", qkv, d)?;
+    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    check_len("attention_bwd", "probs", probs, d.batch * d.heads * s * s)?;
+    check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
+    check_len("attention_bwd", "dqkv", dqkv, d.batch * s * 3 * dim)?;
+    let scale: T = q_scale(hd);
+    dqkv.par_chunks_mut(s * 3 * dim)
+        .zip(qkv.par_chunks(s * 3 * dim))
+        .zip(probs.par_chunks(d.heads * s * s))
+        .zip(dout.par_chunks(s * dim))
+        .for_each(|(((dqkv_b, qkv_b), probs_b), dout_b)| {
+            let col = |r: usize, block: usize, h: usize| r * 3 * dim + block * dim + h * hd;
+            let mut ds = vec![T::zero(); s];
+            for h in 0..d.heads {
+                for i in 0..s {
+                    let p = &probs_b[(h * s + i) * s..][..s];
+                    let g = &dout_b[i * dim + h * hd..][..hd];
+                    for (t, dst) in ds.iter_mut().enumerate() {
+                        *dst = dot(g, &qkv_b[col(t, 2, h)..][..hd]);
+                    }
+                    let c = p.iter().zip(&ds).fold(T::zero(), |a, (&pt, &dp)| a + pt * dp);
+                    ds.iter_mut().zip(p).for_each(|(dst, &pt)| *dst = pt * (*dst - c));
+                    for t in 0..s {
+                        axpy(&mut dqkv_b[col(t, 2, h)..][..hd], p[t], g);
+                        let kt = &qkv_b[col(t, 1, h)..][..hd];
+                        axpy(&mut dqkv_b[col(i, 0, h)..][..hd], scale * ds[t], kt);
+                        let qi = &qkv_b[col(i, 0, h)..][..hd];
+                        axpy(&mut dqkv_b[col(t, 1, h)..][..hd], scale * ds[t], qi);
+                    }
+                }
+            }
+        });
+    Ok(())
+}

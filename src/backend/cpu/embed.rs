@@ -1,0 +1,61 @@
+//! Embedding gather plus learned positions: h[b,s,:] = emb[ids[b,s],:] + pos[s,:].
+
+use super::{check_len, check_sizes};
+use crate::backend::{EmbedDims, Scalar};
+use crate::error::{Error, Result};
+
+fn check<T>(op: &str, ids: &[u32], emb: &[T], pos: &[T], d: EmbedDims) -> Result<()> {
+    let sizes = [("batch", d.batch), ("seq", d.seq), ("dim", d.dim), ("vocab", d.vocab)];
+    check_sizes(op, &sizes)?;
+    check_len(op, "ids", ids, d.batch * d.seq)?;
+    check_len(op, "emb", emb, d.vocab * d.dim)?;
+    check_len(op, "pos", pos, d.seq * d.dim)?;
+    // The contract says ids are validated by the caller; a bad one here is still an Err, not a
+    // panic on an out-of-bounds slice.
+    match ids.iter().find(|&&t| t as usize >= d.vocab) {
+        Some(t) => Err(Error::input(format!(
+            "{op}: token id {t} is outside the vocabulary [0, {})",
+            d.vocab
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn forward<T: Scalar>(
+    ids: &[u32],
+    emb: &[T],
+    pos: &[T],
+    d: EmbedDims,
+) -> Result<Vec<T>> {
+    check("embed_fwd", ids, emb, pos, d)?;
+    let dim = d.dim;
+    let mut h = vec![T::zero(); d.batch * d.seq * dim];
+    for (r, (hr, &t)) in h.chunks_exact_mut(dim).zip(ids).enumerate() {
+        let e = &emb[t as usize * dim..][..dim];
+        let p = &pos[(r % d.seq) * dim..][..dim];
+        for ((o, &a), &b) in hr.iter_mut().zip(e).zip(p) {
+            *o = a + b;
+        }
+    }
+    Ok(h)
+}
+
+pub(super) fn backward<T: Scalar>(
+    ids: &[u32],
+    dh: &[T],
+    d: EmbedDims,
+    demb: &mut [T],
+    dpos: &mut [T],
+) -> Result<()> {
+    check("embed_bwd", ids, demb, dpos, d)?;
+    check_len("embed_bwd", "dh", dh, d.batch * d.seq * d.dim)?;
+    let dim = d.dim;
+    // Rows in order: a token seen twice sums its gradients in a fixed order (deterministic).
+    for (r, (g, &t)) in dh.chunks_exact(dim).zip(ids).enumerate() {
+        let de = &mut demb[t as usize * dim..][..dim];
+        de.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
+        let dp = &mut dpos[(r % d.seq) * dim..][..dim];
+        dp.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
+    }
+    Ok(())
+}

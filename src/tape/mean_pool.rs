@@ -1,0 +1,34 @@
+//! Mean over the sequence axis: (batch, seq, dim) → (batch, dim).
+
+use super::{shape_error, Ctx, Op, Tape, Var};
+use crate::backend::Backend;
+use crate::error::Result;
+
+pub(super) struct MeanPool {
+    x: Var,
+    batch: usize,
+    seq: usize,
+    dim: usize,
+}
+
+impl<B: Backend> Tape<'_, B> {
+    pub fn mean_pool(&mut self, x: Var) -> Result<Var> {
+        let xs = self.shape(x);
+        let [batch, seq, dim] = *xs else {
+            return Err(shape_error("mean_pool", "x", xs, "(batch, seq, dim)".into()));
+        };
+        let y = self.backend.mean_pool_fwd(self.value(x), batch, seq, dim)?;
+        let op = MeanPool { x, batch, seq, dim };
+        Ok(self.push(y, vec![batch, dim], Op::MeanPool(op)))
+    }
+}
+
+impl MeanPool {
+    /// dx[b,s,:] += g[b,:] / seq.
+    pub(super) fn backward<B: Backend>(self, ctx: &mut Ctx<'_, '_, B>, g: &B::Buf) -> Result<()> {
+        let mut dx = ctx.take(self.x)?;
+        ctx.backend
+            .mean_pool_bwd(g, self.batch, self.seq, self.dim, &mut dx)?;
+        ctx.give(self.x, dx)
+    }
+}
