@@ -29,7 +29,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Adam learning rate [default: 0.001].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Pentachora sampled per CV estimate [default: 300].
     #[arg(long)]

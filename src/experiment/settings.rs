@@ -34,7 +34,9 @@ impl SettingsLayer {
     /// Reads a `--config` TOML file (the same keys as the long options, `save-params` spelled
     /// `save_params`). Unknown keys are errors, so a typo does not silently run the defaults.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::input(format!("--config {}: cannot read it ({e}); check the path", path.display()))
+        })?;
         toml::from_str(&text).map_err(|e| {
             Error::input(format!(
                 "{}: not a valid sweep config: {}expected keys: dims, heads, epochs, lr, samples, \
@@ -76,8 +78,11 @@ pub struct InputFile {
 }
 
 impl InputFile {
-    pub fn read(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    /// Fingerprints the file given with `option`.
+    pub fn read(option: &str, path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::input(format!("{option} {}: cannot read it ({e}); check the path", path.display()))
+        })?;
         Ok(InputFile {
             path: path.display().to_string(),
             fnv1a64: format!("{:016x}", crate::experiment::seeds::fnv1a64(&bytes)),
@@ -166,9 +171,9 @@ impl Settings {
             seeds: layer.seeds.unwrap_or(d.seeds),
             precision: layer.precision.unwrap_or(d.precision),
             device: layer.device.unwrap_or(d.device),
-            init: layer.init.as_deref().map(InputFile::read).transpose()?,
+            init: layer.init.as_deref().map(|p| InputFile::read("--init", p)).transpose()?,
             init_prefix: layer.init_prefix.clone().unwrap_or_default(),
-            data: layer.data.as_deref().map(InputFile::read).transpose()?,
+            data: layer.data.as_deref().map(|p| InputFile::read("--data", p)).transpose()?,
         };
         settings.validate()?;
         Ok(settings)
