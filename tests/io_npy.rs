@@ -34,7 +34,10 @@ fn reads_numpy_save_for_each_supported_dtype() {
         (vec![2, 3], TensorData::I64(vec![0, -1, 1 << 40, 5, 6, 7]))
     );
     assert_eq!(read("i4.npy"), (vec![4], TensorData::I32(vec![0, 1, 2, 3])));
-    assert_eq!(read("u4.npy"), (vec![2], TensorData::U32(vec![0, u32::MAX])));
+    assert_eq!(
+        read("u4.npy"),
+        (vec![2], TensorData::U32(vec![0, u32::MAX]))
+    );
 }
 
 #[test]

@@ -43,7 +43,11 @@ fn reads_every_dtype_written_by_pytorch_bit_for_bit() {
     let f32_expected: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) / 3.0).collect();
     let f64_expected: Vec<f64> = (0..6).map(|i| (i as f64 - 2.5) / 7.0).collect();
     let expected = [
-        tensor("i64", vec![2, 3], TensorData::I64(vec![0, -1, 1 << 40, 5, 6, 7])),
+        tensor(
+            "i64",
+            vec![2, 3],
+            TensorData::I64(vec![0, -1, 1 << 40, 5, 6, 7]),
+        ),
         tensor("f64", vec![2, 3], TensorData::F64(f64_expected)),
         tensor("scalar", vec![], TensorData::F64(vec![2.5])),
         tensor("empty", vec![0, 3], TensorData::F32(vec![])),
@@ -57,11 +61,27 @@ fn reads_every_dtype_written_by_pytorch_bit_for_bit() {
 fn round_trip_keeps_every_bit_including_specials() {
     let dir = scratch("round_trip");
     let path = dir.join("t.safetensors");
-    let specials = vec![0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1e-310, f64::MAX];
+    let specials = vec![
+        0.0,
+        -0.0,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+        1e-310,
+        f64::MAX,
+    ];
     let written = vec![
         tensor("z.f64", vec![7], TensorData::F64(specials.clone())),
-        tensor("a.f32", vec![1, 2], TensorData::F32(vec![f32::MIN_POSITIVE, -1.0 / 3.0])),
-        tensor("ids", vec![2, 2], TensorData::I64(vec![i64::MIN, -1, 0, i64::MAX])),
+        tensor(
+            "a.f32",
+            vec![1, 2],
+            TensorData::F32(vec![f32::MIN_POSITIVE, -1.0 / 3.0]),
+        ),
+        tensor(
+            "ids",
+            vec![2, 2],
+            TensorData::I64(vec![i64::MIN, -1, 0, i64::MAX]),
+        ),
         tensor("i32", vec![1], TensorData::I32(vec![i32::MIN])),
         tensor("u32", vec![2], TensorData::U32(vec![0, u32::MAX])),
         tensor("scalar", vec![], TensorData::F32(vec![4.0])),
@@ -96,7 +116,10 @@ fn writing_refuses_inconsistent_tensors_and_names_the_file() {
     let err = err_text(write_tensors(&path, &[short]));
     assert_eq!(
         err,
-        format!("{}: tensor `w`: 3 values for shape (2, 2) (expected 4)", path.display())
+        format!(
+            "{}: tensor `w`: 3 values for shape (2, 2) (expected 4)",
+            path.display()
+        )
     );
     let t = tensor("w", vec![1], TensorData::F32(vec![1.0]));
     let err = err_text(write_tensors(&path, &[t.clone(), t]));
@@ -191,11 +214,17 @@ fn a_float_tensor_refuses_a_lossy_or_integer_conversion() {
     );
     let err = err_text(get("f64").to_scalars::<f32>(&path));
     assert!(
-        err.starts_with(&format!("{}: tensor `f64`: dtype F64, expected F32", path.display())),
+        err.starts_with(&format!(
+            "{}: tensor `f64`: dtype F64, expected F32",
+            path.display()
+        )),
         "{err}"
     );
     let err = err_text(get("i64").to_scalars::<f32>(&path));
-    assert!(err.ends_with("tensor `i64`: dtype I64, expected F32"), "{err}");
+    assert!(
+        err.ends_with("tensor `i64`: dtype I64, expected F32"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -240,7 +269,10 @@ fn bad_datasets_name_the_tensor_and_what_was_expected() {
 
     assert!(dataset_from_tensors(file, &[y(), x()]).is_ok());
     assert_eq!(
-        err(vec![x(), tensor("labels", vec![2], TensorData::I64(vec![0, 1]))]),
+        err(vec![
+            x(),
+            tensor("labels", vec![2], TensorData::I64(vec![0, 1]))
+        ]),
         "d.safetensors: no tensor named `y`; the file holds `x`, `labels`"
     );
     assert_eq!(
@@ -256,11 +288,17 @@ fn bad_datasets_name_the_tensor_and_what_was_expected() {
         "d.safetensors: tensor `x` has dtype F32, expected I64 (integer ids; I32 and U32 also read)"
     );
     assert_eq!(
-        err(vec![tensor("x", vec![2, 3], TensorData::I64(vec![0, 1, 2, 3, -4, 5])), y()]),
+        err(vec![
+            tensor("x", vec![2, 3], TensorData::I64(vec![0, 1, 2, 3, -4, 5])),
+            y()
+        ]),
         "d.safetensors: tensor `x`: x[1, 1] = -4 is not an id in [0, 2³²)"
     );
     assert_eq!(
-        err(vec![x(), tensor("y", vec![2], TensorData::I64(vec![0, 1 << 33]))]),
+        err(vec![
+            x(),
+            tensor("y", vec![2], TensorData::I64(vec![0, 1 << 33]))
+        ]),
         "d.safetensors: tensor `y`: y[1] = 8589934592 is not an id in [0, 2³²)"
     );
     let narrow = [

@@ -106,8 +106,13 @@ impl AnyTensor {
     /// naming `file`, the tensor, the dtype found and the one expected.
     pub fn to_scalars<T: Scalar>(&self, file: &Path) -> Result<Vec<T>> {
         match (&self.data, T::DTYPE) {
-            (TensorData::F32(v), _) => Ok(v.iter().map(|&x| <T as Scalar>::from_f64(x as f64)).collect()),
-            (TensorData::F64(v), "F64") => Ok(v.iter().map(|&x| <T as Scalar>::from_f64(x)).collect()),
+            (TensorData::F32(v), _) => Ok(v
+                .iter()
+                .map(|&x| <T as Scalar>::from_f64(x as f64))
+                .collect()),
+            (TensorData::F64(v), "F64") => {
+                Ok(v.iter().map(|&x| <T as Scalar>::from_f64(x)).collect())
+            }
             (found, expected) => {
                 let accepted = if expected == "F64" {
                     "F64 (or F32, widened exactly)"
@@ -198,7 +203,10 @@ mod tests {
         let third32 = 1.0f32 / 3.0;
         let t32 = AnyTensor::new("a", vec![2], TensorData::F32(vec![third32, -2.5])).unwrap();
         assert_eq!(t32.to_scalars::<f32>(p).unwrap(), vec![third32, -2.5]);
-        assert_eq!(t32.to_scalars::<f64>(p).unwrap(), vec![third32 as f64, -2.5]);
+        assert_eq!(
+            t32.to_scalars::<f64>(p).unwrap(),
+            vec![third32 as f64, -2.5]
+        );
 
         let t64 = AnyTensor::new("b", vec![1], TensorData::F64(vec![1.0 / 3.0])).unwrap();
         assert_eq!(t64.to_scalars::<f64>(p).unwrap(), vec![1.0 / 3.0]);

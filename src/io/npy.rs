@@ -24,7 +24,7 @@ pub fn read_npy(path: &Path) -> Result<AnyTensor> {
 
 /// Parses the bytes of a `.npy` file into a tensor called `name`; errors are messages about the
 /// file's content (the caller adds the file name).
-pub fn parse(bytes: &[u8], name: String) -> std::result::Result<AnyTensor, String> {
+fn parse(bytes: &[u8], name: String) -> std::result::Result<AnyTensor, String> {
     if bytes.len() < 8 || &bytes[..6] != MAGIC {
         return Err("not a .npy file (it does not start with \\x93NUMPY)".into());
     }
@@ -135,7 +135,9 @@ impl Header {
                 fortran_order,
                 shape,
             }),
-            _ => Err(corrupt("it needs the keys 'descr', 'fortran_order' and 'shape'")),
+            _ => Err(corrupt(
+                "it needs the keys 'descr', 'fortran_order' and 'shape'",
+            )),
         }
     }
 }
@@ -325,14 +327,29 @@ mod tests {
     fn corrupt_headers_are_reported() {
         for (text, why) in [
             ("{'descr': '<f4', 'shape': (2,)}", "it needs the keys"),
-            ("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,)}", "unexpected value"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (2.5,)}", "unexpected character"),
-            ("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}", "structured"),
-            ("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 'y'}", "unknown key"),
+            (
+                "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (2,)}",
+                "unexpected value",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (2.5,)}",
+                "unexpected character",
+            ),
+            (
+                "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,)}",
+                "structured",
+            ),
+            (
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 'y'}",
+                "unknown key",
+            ),
             ("'descr'", "expected `{`"),
         ] {
             let err = Header::parse(text).unwrap_err();
-            assert!(err.starts_with("corrupt header (") && err.contains(why), "{err}");
+            assert!(
+                err.starts_with("corrupt header (") && err.contains(why),
+                "{err}"
+            );
         }
     }
 

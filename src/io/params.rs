@@ -55,7 +55,10 @@ pub fn params_from_tensors<T: Scalar>(
             .iter()
             .zip(&wanted)
             .map(|(name, stored)| {
-                let t = tensors.iter().find(|t| &t.name == stored).expect("checked above");
+                let t = tensors
+                    .iter()
+                    .find(|t| &t.name == stored)
+                    .expect("checked above");
                 Ok(HostTensor {
                     name: name.to_string(),
                     shape: t.shape.clone(),

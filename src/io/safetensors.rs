@@ -197,14 +197,21 @@ fn declared_header_len(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"))
 }
 
-/// The raw header entries: name → (dtype, shape, data_offsets), skipping `__metadata__`.
-fn header_entries(header: &[u8]) -> Option<Vec<(String, String, Vec<usize>, [usize; 2])>> {
+/// One entry of a raw header, read without the crate's validation (to explain its failures).
+struct HeaderEntry {
+    name: String,
+    dtype: String,
+    shape: Vec<usize>,
+    offsets: [usize; 2],
+}
+
+/// The raw header entries, skipping `__metadata__`; `None` if the JSON is not a tensor table.
+fn header_entries(header: &[u8]) -> Option<Vec<HeaderEntry>> {
     let json: serde_json::Value = serde_json::from_slice(header).ok()?;
     json.as_object()?
         .iter()
         .filter(|(name, _)| name.as_str() != "__metadata__")
         .map(|(name, info)| {
-            let dtype = info.get("dtype")?.as_str()?.to_string();
             let shape = info
                 .get("shape")?
                 .as_array()?
@@ -213,7 +220,12 @@ fn header_entries(header: &[u8]) -> Option<Vec<(String, String, Vec<usize>, [usi
                 .collect::<Option<Vec<_>>>()?;
             let offsets = info.get("data_offsets")?.as_array()?;
             let range = [offsets.first()?.as_u64()?, offsets.get(1)?.as_u64()?];
-            Some((name.clone(), dtype, shape, range.map(|o| o as usize)))
+            Some(HeaderEntry {
+                name: name.clone(),
+                dtype: info.get("dtype")?.as_str()?.to_string(),
+                shape,
+                offsets: range.map(|o| o as usize),
+            })
         })
         .collect()
 }
@@ -221,7 +233,7 @@ fn header_entries(header: &[u8]) -> Option<Vec<(String, String, Vec<usize>, [usi
 /// The number of data bytes a (parsable) header declares: the largest end offset.
 fn declared_data_len(header: &[u8]) -> Option<usize> {
     let entries = header_entries(header)?;
-    Some(entries.iter().map(|e| e.3[1]).max().unwrap_or(0))
+    Some(entries.iter().map(|e| e.offsets[1]).max().unwrap_or(0))
 }
 
 /// ": tensor `w` (F32, shape (2, 3)) spans 20 bytes, expected 24" for the first entry of
@@ -232,20 +244,22 @@ fn mismatched_tensor(header: &[u8]) -> String {
     };
     entries
         .iter()
-        .find_map(|(name, dtype, shape, [start, end])| {
-            let size: usize = match dtype.as_str() {
+        .find_map(|e| {
+            let size: usize = match e.dtype.as_str() {
                 "F64" | "I64" | "U64" | "C64" => 8,
                 "F32" | "I32" | "U32" => 4,
                 "F16" | "BF16" | "I16" | "U16" => 2,
                 "U8" | "I8" | "BOOL" => 1,
                 _ => return None,
             };
-            let expected = shape.iter().try_fold(size, |a, &d| a.checked_mul(d))?;
-            let spans = end.checked_sub(*start)?;
+            let expected = e.shape.iter().try_fold(size, |a, &d| a.checked_mul(d))?;
+            let spans = e.offsets[1].checked_sub(e.offsets[0])?;
             (spans != expected).then(|| {
                 format!(
-                    ": tensor `{name}` ({dtype}, shape {}) spans {spans} bytes, expected {expected}",
-                    fmt_shape(shape)
+                    ": tensor `{}` ({}, shape {}) spans {spans} bytes, expected {expected}",
+                    e.name,
+                    e.dtype,
+                    fmt_shape(&e.shape)
                 )
             })
         })
@@ -258,8 +272,12 @@ mod tests {
 
     fn sample() -> Vec<AnyTensor> {
         vec![
-            AnyTensor::new("w", vec![2, 3], TensorData::F32(vec![0.5, -1.0, 2.0, 3.0, 4.0, 1e-30]))
-                .unwrap(),
+            AnyTensor::new(
+                "w",
+                vec![2, 3],
+                TensorData::F32(vec![0.5, -1.0, 2.0, 3.0, 4.0, 1e-30]),
+            )
+            .unwrap(),
             AnyTensor::new("ids", vec![3], TensorData::I64(vec![0, 7, i64::MAX])).unwrap(),
         ]
     }
@@ -277,7 +295,10 @@ mod tests {
         let mut tensors = sample();
         tensors.push(tensors[0].clone());
         let err = serialize(&tensors).unwrap_err().to_string();
-        assert_eq!(err, "tensor `w` appears twice; names in a file must be unique");
+        assert_eq!(
+            err,
+            "tensor `w` appears twice; names in a file must be unique"
+        );
     }
 
     #[test]
