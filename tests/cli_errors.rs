@@ -102,6 +102,16 @@ fn a_wrong_shape_in_init_names_the_tensor_and_the_expected_shape() {
     let good = dir.join("d8.safetensors");
     mha_cv::io::params::save_params(&good, &params).unwrap();
     refused(&dir, &["sweep", "--dims", "16", "--heads", "2", "--init", good.to_str().unwrap()], "D=16");
+    // The PyTorch fixture keeps several parameter sets under prefixes: the message names them.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_ref_f32.safetensors");
+    let fx = fixture.to_str().unwrap();
+    refused(&dir, &["sweep", "--dims", "12", "--heads", "2", "--init", fx], "`init.`, `step1.`");
+    // Its f64 twin cannot start f32 training without rounding: refused, with the fix.
+    let f64_fixture = fixture.with_file_name("torch_ref_f64.safetensors");
+    let f64_args = ["sweep", "--dims", "12", "--heads", "2", "--init-prefix", "init.", "--init"];
+    let mut args = f64_args.to_vec();
+    args.push(f64_fixture.to_str().unwrap());
+    refused(&dir, &args, "dtype F64, expected F32");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::data::{make_data, DataSpec, Dataset};
 use crate::defaults;
 use crate::error::{Error, Result};
 use crate::io::AnyTensor;
-use crate::model::{init_params, HostParams, ModelConfig};
+use crate::model::{init_params, HostParams, ModelConfig, PARAM_NAMES};
 
 use super::settings::{ConfigKey, Settings};
 
@@ -100,11 +100,13 @@ impl Inputs {
         for key in settings.configs() {
             let cfg = self.model_config(key);
             cfg.validate()?;
-            if self.init.is_some() {
+            if let Some((_, tensors, prefix)) = &self.init {
                 self.params(&cfg, key.seed).map_err(|e| {
                     Error::input(format!(
-                        "--init for D={} heads={}: {e} (the file's model must match --dims/--heads)",
-                        key.dim, key.heads
+                        "--init for D={} heads={}: {e}{}",
+                        key.dim,
+                        key.heads,
+                        prefix_hint(tensors, prefix)
                     ))
                 })?;
             }
@@ -121,4 +123,30 @@ impl Inputs {
         }
         Ok(())
     }
+}
+
+/// When complete parameter sets sit under other name prefixes (e.g. `init.emb.weight` in the
+/// PyTorch fixture), names them so the user can pick one with `--init-prefix`.
+fn prefix_hint(tensors: &[AnyTensor], prefix: &str) -> String {
+    let has = |p: &str| {
+        PARAM_NAMES.iter().all(|n| tensors.iter().any(|t| t.name == format!("{p}{n}")))
+    };
+    if has(prefix) {
+        return String::new();
+    }
+    let mut found: Vec<&str> = tensors
+        .iter()
+        .filter_map(|t| t.name.strip_suffix("emb.weight"))
+        .filter(|p| has(p))
+        .collect();
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = found.iter().map(|p| format!("`{p}`")).collect();
+    format!(
+        "; the file holds complete parameter sets under the prefix(es) {}: choose one with --init-prefix",
+        list.join(", ")
+    )
 }
