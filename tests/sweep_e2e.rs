@@ -28,7 +28,10 @@ fn json_csv_and_tables_agree_and_every_metric_is_present() {
     assert_eq!(doc["settings"]["epochs"], 4);
 
     for r in results {
-        let (dim, heads) = (r["dim"].as_u64().unwrap() as usize, r["heads"].as_u64().unwrap() as usize);
+        let (dim, heads) = (
+            r["dim"].as_u64().unwrap() as usize,
+            r["heads"].as_u64().unwrap() as usize,
+        );
         let hd = dim / heads;
         assert_eq!(r["head_dim"], hd);
         assert_eq!(r["seed"], 42);
@@ -46,7 +49,10 @@ fn json_csv_and_tables_agree_and_every_metric_is_present() {
             // serde_json's map is sorted; the file's order is checked on the printed lists below.
             for name in &expected {
                 let m = &metrics[name.as_str()];
-                let (rows, cols) = (m["rows"].as_u64().unwrap() as usize, m["cols"].as_u64().unwrap() as usize);
+                let (rows, cols) = (
+                    m["rows"].as_u64().unwrap() as usize,
+                    m["cols"].as_u64().unwrap() as usize,
+                );
                 let shape = match name.as_str() {
                     "emb" => (256, dim),
                     "Q_full" | "K_full" | "V_full" | "out_proj" => (dim, dim),
@@ -78,30 +84,51 @@ fn check_csv(csv: &str, results: &[Value]) {
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let expected_rows: usize = results
         .iter()
-        .map(|r| PHASES.iter().map(|p| r[*p].as_object().unwrap().len()).sum::<usize>())
+        .map(|r| {
+            PHASES
+                .iter()
+                .map(|p| r[*p].as_object().unwrap().len())
+                .sum::<usize>()
+        })
         .sum();
     assert_eq!(rows.len(), expected_rows);
     for row in rows {
         assert_eq!(row.len(), 14, "{row:?}");
         let r = results
             .iter()
-            .find(|r| r["dim"].to_string() == row[0] && r["heads"].to_string() == row[1])
+            .find(|r| {
+                row[0].parse::<u64>().ok() == r["dim"].as_u64()
+                    && row[1].parse::<u64>().ok() == r["heads"].as_u64()
+            })
             .unwrap();
         assert_eq!((row[2], row[3]), (r["head_dim"].to_string().as_str(), "42"));
         let (phase, metric) = (row[4], row[8]);
         let m = &r[phase][metric];
         let num = |s: &str| (!s.is_empty()).then(|| s.parse::<f64>().unwrap());
-        assert_eq!(num(row[11]), cv_of(m), "{phase} {metric}: CSV and JSON differ");
+        assert_eq!(
+            num(row[11]),
+            cv_of(m),
+            "{phase} {metric}: CSV and JSON differ"
+        );
         assert_eq!(row[12], m["valid"].to_string());
         assert_eq!(row[13], m["reason"].as_str().unwrap_or(""));
-        assert_eq!((row[9], row[10]), (m["rows"].to_string().as_str(), m["cols"].to_string().as_str()));
+        assert_eq!(
+            (row[9], row[10]),
+            (
+                m["rows"].to_string().as_str(),
+                m["cols"].to_string().as_str()
+            )
+        );
         let losses = r["losses"].as_array().unwrap();
         let (epoch, loss, acc) = match phase {
             "pre" => ("0".to_string(), None, None),
             "mid" => ("2".to_string(), losses[1].as_f64(), r["acc_mid"].as_f64()),
             _ => ("4".to_string(), losses[3].as_f64(), r["acc"].as_f64()),
         };
-        assert_eq!((row[5], num(row[6]), num(row[7])), (epoch.as_str(), loss, acc));
+        assert_eq!(
+            (row[5], num(row[6]), num(row[7])),
+            (epoch.as_str(), loss, acc)
+        );
     }
 }
 
@@ -118,7 +145,10 @@ fn check_printed(stdout: &str, results: &[Value]) {
         let heads = r["heads"].as_u64().unwrap() as usize;
         let names = prototype_metric_names(heads);
         for name in &names {
-            expected += &format!("    {name:<16}: {}\n", fmt_cv(cv_of(&r["pre"][name.as_str()])));
+            expected += &format!(
+                "    {name:<16}: {}\n",
+                fmt_cv(cv_of(&r["pre"][name.as_str()]))
+            );
         }
         let losses = r["losses"].as_array().unwrap();
         let pct = |a: &Value| format!("{:.2}%", a.as_f64().unwrap() * 100.0);
@@ -128,7 +158,10 @@ fn check_printed(stdout: &str, results: &[Value]) {
             pct(&r["acc_mid"])
         );
         for name in &names {
-            expected += &format!("    {name:<16}: {}\n", fmt_cv(cv_of(&r["mid"][name.as_str()])));
+            expected += &format!(
+                "    {name:<16}: {}\n",
+                fmt_cv(cv_of(&r["mid"][name.as_str()]))
+            );
         }
         expected += &format!(
             "\n  [post-train] loss={:.4} acc={}\n",
@@ -136,7 +169,10 @@ fn check_printed(stdout: &str, results: &[Value]) {
             pct(&r["acc"])
         );
         for name in &names {
-            let (pre, post) = (cv_of(&r["pre"][name.as_str()]), cv_of(&r["post"][name.as_str()]));
+            let (pre, post) = (
+                cv_of(&r["pre"][name.as_str()]),
+                cv_of(&r["post"][name.as_str()]),
+            );
             let delta = match (pre, post) {
                 (Some(a), Some(b)) => format!("  Δ={:+.4}", b - a),
                 _ => String::new(),
@@ -149,10 +185,23 @@ fn check_printed(stdout: &str, results: &[Value]) {
 
     // Summary rows, rebuilt from the JSON.
     let int = |v: &Value| v.as_u64().unwrap();
-    let row_start =
-        |r: &Value| format!("{:>5} {:>5} {:>5} |", int(&r["dim"]), int(&r["heads"]), int(&r["head_dim"]));
+    let row_start = |r: &Value| {
+        format!(
+            "{:>5} {:>5} {:>5} |",
+            int(&r["dim"]),
+            int(&r["heads"]),
+            int(&r["head_dim"])
+        )
+    };
     let weights = ["emb", "Q_full", "K_full", "V_full", "out_proj"];
-    let acts = ["act_emb", "act_Q_h0", "act_K_h0", "act_V_h0", "act_post_h0", "act_post_full"];
+    let acts = [
+        "act_emb",
+        "act_Q_h0",
+        "act_K_h0",
+        "act_V_h0",
+        "act_post_h0",
+        "act_post_full",
+    ];
     let mut tables = Vec::new();
     for (cols, movement) in [(&weights[..], false), (&acts[..], false), (&acts[..], true)] {
         let rows: Vec<String> = results
@@ -177,7 +226,10 @@ fn check_printed(stdout: &str, results: &[Value]) {
         tables.push(rows.join("\n"));
     }
     for table in &tables {
-        assert!(summaries.contains(table.as_str()), "summary rows missing:\n{table}\nin:\n{summaries}");
+        assert!(
+            summaries.contains(table.as_str()),
+            "summary rows missing:\n{table}\nin:\n{summaries}"
+        );
     }
     assert!(summaries.starts_with("\n\n======"));
     assert!(summaries.ends_with(&format!("{}\n", tables[2])));

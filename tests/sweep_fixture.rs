@@ -11,7 +11,8 @@ use sweep_common::{fresh_dir, json, mha_cv};
 
 #[test]
 fn init_and_data_from_the_fixture_reproduce_pytorch_losses() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_ref_f32.safetensors");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_ref_f32.safetensors");
     let reference: Vec<f64> = read_tensors(&fixture)
         .unwrap()
         .into_iter()
@@ -23,19 +24,46 @@ fn init_and_data_from_the_fixture_reproduce_pytorch_losses() {
     let dir = fresh_dir("fixture");
     let f = fixture.to_str().unwrap();
     let out = mha_cv(&[
-        "sweep", "--init", f, "--init-prefix", "init.", "--data", f, "--dims", "12", "--heads", "2",
-        "--epochs", "5", "--lr", "0.001", "--samples", "20", "--quiet", "--save-params", "--out",
+        "sweep",
+        "--init",
+        f,
+        "--init-prefix",
+        "init.",
+        "--data",
+        f,
+        "--dims",
+        "12",
+        "--heads",
+        "2",
+        "--epochs",
+        "5",
+        "--lr",
+        "0.001",
+        "--samples",
+        "20",
+        "--quiet",
+        "--save-params",
+        "--out",
         dir.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = json(&dir.join("results.json"));
     let r = &doc["results"][0];
-    let losses: Vec<f64> = r["losses"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let losses: Vec<f64> = r["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     // Both sides train in f32 and differ only in summation order: a few units of f32 roundoff
     // (u = 6e-8) times the loss (≈ 2.3), ~1e-6. One Adam step at lr 1e-3 moves the loss by
     // ~1.2e-2, so 1e-5 passes the reference's rounding and fails any wrong step.
     for (epoch, (ours, theirs)) in losses.iter().zip(&reference).enumerate() {
-        assert!((ours - theirs).abs() < 1e-5, "epoch {}: {ours} vs PyTorch {theirs}", epoch + 1);
+        assert!(
+            (ours - theirs).abs() < 1e-5,
+            "epoch {}: {ours} vs PyTorch {theirs}",
+            epoch + 1
+        );
     }
     // The model took its sizes from the files: 32-token vocabulary, 7·8 activation rows.
     assert_eq!(r["pre"]["emb"]["rows"], 32);
@@ -51,7 +79,10 @@ fn init_and_data_from_the_fixture_reproduce_pytorch_losses() {
     let fixture_tensors = read_tensors(&fixture).unwrap();
     assert_eq!(saved.len(), 10);
     for t in &saved {
-        let want = fixture_tensors.iter().find(|r| r.name == format!("step5.{}", t.name)).unwrap();
+        let want = fixture_tensors
+            .iter()
+            .find(|r| r.name == format!("step5.{}", t.name))
+            .unwrap();
         assert_eq!(t.shape, want.shape, "{}", t.name);
         for (i, (a, b)) in t.to_f64_vec().iter().zip(want.to_f64_vec()).enumerate() {
             let key_bias = t.name == "mha.in_proj_bias" && (12..24).contains(&i);

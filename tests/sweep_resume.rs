@@ -35,15 +35,28 @@ fn interrupted_run_resumes_to_identical_results() {
 
     let first = small_sweep(&dir, &["--stop-after", "1"]);
     assert_eq!(config_files(&dir), ["D8_h1_s42.json"]);
-    let partial: serde_json::Value = serde_json::from_str(&read(&dir.join("results.json"))).unwrap();
+    let partial: serde_json::Value =
+        serde_json::from_str(&read(&dir.join("results.json"))).unwrap();
     assert_eq!(partial["results"].as_array().unwrap().len(), 1);
-    assert!(!first.stdout.contains("SUMMARY"), "an interrupted run prints no summary");
+    assert!(
+        !first.stdout.contains("SUMMARY"),
+        "an interrupted run prints no summary"
+    );
 
     let rest = small_sweep(&dir, &[]);
-    assert_eq!(read(&dir.join("results.json")), read(&ref_dir.join("results.json")));
-    assert_eq!(read(&dir.join("results.csv")), read(&ref_dir.join("results.csv")));
+    assert_eq!(
+        read(&dir.join("results.json")),
+        read(&ref_dir.join("results.json"))
+    );
+    assert_eq!(
+        read(&dir.join("results.csv")),
+        read(&ref_dir.join("results.csv"))
+    );
     assert_eq!(config_files(&dir), config_files(ref_dir));
-    assert_eq!(&rest.stdout, ref_stdout, "a resumed run prints what an uninterrupted one does");
+    assert_eq!(
+        &rest.stdout, ref_stdout,
+        "a resumed run prints what an uninterrupted one does"
+    );
 
     // A finished folder reruns without computing anything, and gives the same output again.
     let again = small_sweep(&dir, &[]);
@@ -57,17 +70,34 @@ fn other_settings_are_refused_and_nothing_changes_unless_fresh() {
     small_sweep(&dir, &["--stop-after", "1"]);
     let before = read(&dir.join("results.json"));
 
-    let mut args = vec!["sweep", "--dims", "8,16", "--heads", "1,2", "--epochs", "3", "--samples", "40"];
+    let mut args = vec![
+        "sweep",
+        "--dims",
+        "8,16",
+        "--heads",
+        "1,2",
+        "--epochs",
+        "3",
+        "--samples",
+        "40",
+    ];
     args.extend(["--quiet", "--out", dir.to_str().unwrap()]);
     let refused: Output = mha_cv(&args);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert!(refused.stderr.contains("epochs: 4 vs 3"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("epochs: 4 vs 3"),
+        "{}",
+        refused.stderr
+    );
     assert!(refused.stderr.contains("--fresh"), "{}", refused.stderr);
     assert_eq!(read(&dir.join("results.json")), before);
 
     // --fresh starts over: the rerun with the reference settings equals the reference.
     small_sweep(&dir, &["--fresh"]);
-    assert_eq!(read(&dir.join("results.json")), read(&ref_dir.join("results.json")));
+    assert_eq!(
+        read(&dir.join("results.json")),
+        read(&ref_dir.join("results.json"))
+    );
 }
 
 #[test]
@@ -89,16 +119,35 @@ fn merged_shards_equal_the_unsharded_run() {
         "--quiet",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(read(&merged.join("results.json")), read(&ref_dir.join("results.json")));
-    assert_eq!(read(&merged.join("results.csv")), read(&ref_dir.join("results.csv")));
+    assert_eq!(
+        read(&merged.join("results.json")),
+        read(&ref_dir.join("results.json"))
+    );
+    assert_eq!(
+        read(&merged.join("results.csv")),
+        read(&ref_dir.join("results.csv"))
+    );
     assert_eq!(config_files(&merged), config_files(ref_dir));
     // merge prints the summary tables, exactly as the end of the unsharded run.
     let summaries = &ref_stdout[ref_stdout.find("\n\n\n===").unwrap() + 1..];
     assert_eq!(out.stdout, summaries);
 
     // A missing shard is reported, and what is there is still merged.
-    let partial = mha_cv(&["merge", a.to_str().unwrap(), "--out", base.join("p").to_str().unwrap()]);
+    let partial = mha_cv(&[
+        "merge",
+        a.to_str().unwrap(),
+        "--out",
+        base.join("p").to_str().unwrap(),
+    ]);
     assert_eq!(partial.code, 0, "{}", partial.stderr);
-    assert!(partial.stderr.contains("merged 2 of 4 configs"), "{}", partial.stderr);
-    assert!(partial.stderr.contains("D=8 heads=2 seed=42"), "{}", partial.stderr);
+    assert!(
+        partial.stderr.contains("merged 2 of 4 configs"),
+        "{}",
+        partial.stderr
+    );
+    assert!(
+        partial.stderr.contains("D=8 heads=2 seed=42"),
+        "{}",
+        partial.stderr
+    );
 }

@@ -36,7 +36,10 @@ pub fn run(args: MergeArgs) -> Result<()> {
     let existing = args.out.join("results.json");
     if !args.fresh && existing.is_file() && !args.dirs.iter().any(|d| same_folder(d, &args.out)) {
         let file = ResultFile::read(&existing)?;
-        if sets.first().is_some_and(|(_, f)| f.settings.same_run(&file.settings)) {
+        if sets
+            .first()
+            .is_some_and(|(_, f)| f.settings.same_run(&file.settings))
+        {
             sets.push((args.out.clone(), file));
         }
     }
@@ -54,10 +57,16 @@ pub fn run(args: MergeArgs) -> Result<()> {
         );
         if !absent.is_empty() {
             let names: Vec<String> = absent.iter().map(|k| k.to_string()).collect();
-            eprintln!("missing (run their shards, then merge again): {}", names.join("; "));
+            eprintln!(
+                "missing (run their shards, then merge again): {}",
+                names.join("; ")
+            );
         }
     }
-    print!("{}", text::summaries(&merged.results, merged.settings.seeds > 1));
+    print!(
+        "{}",
+        text::summaries(&merged.results, merged.settings.seeds > 1)
+    );
     Ok(())
 }
 

@@ -113,13 +113,19 @@ pub fn run(args: SweepArgs) -> Result<()> {
         layer.init.as_deref(),
         &settings.init_prefix,
     )?;
-    let out = layer.out.clone().unwrap_or_else(|| PathBuf::from("results"));
+    let out = layer
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results"));
     let save_params = layer.save_params.unwrap_or(false);
 
     // Everything is checked; only now is the output folder touched.
     let mut store = Store::open(&out, &settings, args.fresh)?;
     let params_dir = save_params.then(|| store.create_params_dir()).transpose()?;
-    let scope = Scope { shard: args.shard, stop_after: args.stop_after };
+    let scope = Scope {
+        shard: args.shard,
+        stop_after: args.stop_after,
+    };
     let mut printer = Printer {
         progress: None,
         quiet: args.quiet,
@@ -132,7 +138,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
         scope,
         &mut store,
         |key, on_epoch| {
-            let save = params_dir.as_ref().map(|d| d.join(format!("{}.safetensors", key.stem())));
+            let save = params_dir
+                .as_ref()
+                .map(|d| d.join(format!("{}.safetensors", key.stem())));
             run_config(&settings, &inputs, key, save.as_deref(), on_epoch)
         },
         &mut printer,

@@ -33,14 +33,23 @@ impl Inputs {
     ) -> Result<Inputs> {
         let data = data.map(crate::io::dataset::load_dataset).transpose()?;
         let init = init
-            .map(|p| Ok::<_, Error>((p.to_path_buf(), crate::io::safetensors::read_tensors(p)?, init_prefix.to_string())))
+            .map(|p| {
+                Ok::<_, Error>((
+                    p.to_path_buf(),
+                    crate::io::safetensors::read_tensors(p)?,
+                    init_prefix.to_string(),
+                ))
+            })
             .transpose()?;
         // The sizes the model takes from its inputs: vocabulary and classes from the init file's
         // emb.weight / head.weight, the sequence length from the data (or pos); else the prototype's.
         let rows_of = |name: &str, axis: usize| {
             init.as_ref().and_then(|(_, tensors, prefix)| {
                 let full = format!("{prefix}{name}");
-                tensors.iter().find(|t| t.name == full).and_then(|t| t.shape.get(axis).copied())
+                tensors
+                    .iter()
+                    .find(|t| t.name == full)
+                    .and_then(|t| t.shape.get(axis).copied())
             })
         };
         let inputs = Inputs {
@@ -117,7 +126,11 @@ impl Inputs {
                     "--data: {e} (the model has vocabulary {} and {} classes{})",
                     self.vocab,
                     self.classes,
-                    if self.init.is_some() { ", from --init" } else { "; give --init for other sizes" }
+                    if self.init.is_some() {
+                        ", from --init"
+                    } else {
+                        "; give --init for other sizes"
+                    }
                 ))
             })?;
         }
@@ -129,7 +142,9 @@ impl Inputs {
 /// PyTorch fixture), names them so the user can pick one with `--init-prefix`.
 fn prefix_hint(tensors: &[AnyTensor], prefix: &str) -> String {
     let has = |p: &str| {
-        PARAM_NAMES.iter().all(|n| tensors.iter().any(|t| t.name == format!("{p}{n}")))
+        PARAM_NAMES
+            .iter()
+            .all(|n| tensors.iter().any(|t| t.name == format!("{p}{n}")))
     };
     if has(prefix) {
         return String::new();

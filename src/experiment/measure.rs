@@ -46,13 +46,23 @@ fn measure_matrix<T: Scalar>(t: &HostTensor<T>, opts: &CvOptions) -> Result<Metr
             t.name, t.shape
         )));
     };
-    Ok(metric_from(cv_metric(&t.data, rows, cols, opts)?, rows, cols))
+    Ok(metric_from(
+        cv_metric(&t.data, rows, cols, opts)?,
+        rows,
+        cols,
+    ))
 }
 
 /// The stored form of a CV outcome.
 pub fn metric_from(outcome: CvOutcome, rows: usize, cols: usize) -> Metric {
     match outcome {
-        CvOutcome::Value { cv, valid, .. } => Metric { rows, cols, cv: Some(cv), valid, reason: None },
+        CvOutcome::Value { cv, valid, .. } => Metric {
+            rows,
+            cols,
+            cv: Some(cv),
+            valid,
+            reason: None,
+        },
         CvOutcome::Insufficient { reason, valid } => Metric {
             rows,
             cols,

@@ -99,7 +99,10 @@ impl<'de> Deserialize<'de> for Measurements {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object of metric name → {rows, cols, cv, valid, reason}")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some(entry) = a.next_entry::<String, Metric>()? {
                     out.push(entry);
@@ -134,7 +137,11 @@ pub struct ConfigResult {
 
 impl ConfigResult {
     pub fn key(&self) -> ConfigKey {
-        ConfigKey { dim: self.dim, heads: self.heads, seed: self.seed }
+        ConfigKey {
+            dim: self.dim,
+            heads: self.heads,
+            seed: self.seed,
+        }
     }
 
     pub fn phase(&self, phase: Phase) -> Option<&Measurements> {
@@ -227,8 +234,13 @@ pub(crate) mod tests {
         let mut r = sample(64, 2, 42);
         r.losses[3] = f64::NAN;
         let text = serde_json::to_string(&r).unwrap();
-        assert!(text.contains(r#""pre":{"emb":{"rows":8,"cols":4,"cv":0.1585,"valid":300}"#), "{text}");
-        assert!(text.contains(r#""act_Q_h0":{"rows":8,"cols":4,"cv":null,"valid":3,"reason":"too_few_valid"}"#));
+        assert!(
+            text.contains(r#""pre":{"emb":{"rows":8,"cols":4,"cv":0.1585,"valid":300}"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#""act_Q_h0":{"rows":8,"cols":4,"cv":null,"valid":3,"reason":"too_few_valid"}"#
+        ));
         assert!(text.contains(r#""losses":[2.5,2.25,2.0,null]"#));
         let back: ConfigResult = serde_json::from_str(&text).unwrap();
         assert!(back.losses[3].is_nan());

@@ -35,7 +35,10 @@ impl SettingsLayer {
     /// `save_params`). Unknown keys are errors, so a typo does not silently run the defaults.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::input(format!("--config {}: cannot read it ({e}); check the path", path.display()))
+            Error::input(format!(
+                "--config {}: cannot read it ({e}); check the path",
+                path.display()
+            ))
         })?;
         toml::from_str(&text).map_err(|e| {
             Error::input(format!(
@@ -81,7 +84,10 @@ impl InputFile {
     /// Fingerprints the file given with `option`.
     pub fn read(option: &str, path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| {
-            Error::input(format!("{option} {}: cannot read it ({e}); check the path", path.display()))
+            Error::input(format!(
+                "{option} {}: cannot read it ({e}); check the path",
+                path.display()
+            ))
         })?;
         Ok(InputFile {
             path: path.display().to_string(),
@@ -171,9 +177,17 @@ impl Settings {
             seeds: layer.seeds.unwrap_or(d.seeds),
             precision: layer.precision.unwrap_or(d.precision),
             device: layer.device.unwrap_or(d.device),
-            init: layer.init.as_deref().map(|p| InputFile::read("--init", p)).transpose()?,
+            init: layer
+                .init
+                .as_deref()
+                .map(|p| InputFile::read("--init", p))
+                .transpose()?,
             init_prefix: layer.init_prefix.clone().unwrap_or_default(),
-            data: layer.data.as_deref().map(|p| InputFile::read("--data", p)).transpose()?,
+            data: layer
+                .data
+                .as_deref()
+                .map(|p| InputFile::read("--data", p))
+                .transpose()?,
         };
         settings.validate()?;
         Ok(settings)
@@ -332,15 +346,32 @@ mod tests {
         assert_eq!(s, Settings::default());
         let keys = s.configs();
         assert_eq!(keys.len(), 12);
-        assert_eq!(keys[0], ConfigKey { dim: 64, heads: 1, seed: 42 });
-        assert_eq!(keys[11], ConfigKey { dim: 256, heads: 8, seed: 42 });
+        assert_eq!(
+            keys[0],
+            ConfigKey {
+                dim: 64,
+                heads: 1,
+                seed: 42
+            }
+        );
+        assert_eq!(
+            keys[11],
+            ConfigKey {
+                dim: 256,
+                heads: 8,
+                seed: 42
+            }
+        );
         assert_eq!(s.mid_epoch(), Some(25));
     }
 
     #[test]
     fn command_line_wins_over_file_wins_over_defaults() {
         let file: SettingsLayer = toml::from_str("dims = [16]\nepochs = 4\nlr = 0.01").unwrap();
-        let cli = SettingsLayer { epochs: Some(2), ..Default::default() };
+        let cli = SettingsLayer {
+            epochs: Some(2),
+            ..Default::default()
+        };
         let s = Settings::resolve(&cli.over(file)).unwrap();
         assert_eq!((s.dims.clone(), s.epochs, s.lr), (vec![16], 2, 0.01));
         assert_eq!(s.heads, defaults::HEADS.to_vec());
@@ -354,13 +385,55 @@ mod tests {
     #[test]
     fn each_bad_value_is_refused_with_its_name() {
         let cases: [(SettingsLayer, &str); 7] = [
-            (SettingsLayer { heads: Some(vec![3]), ..Default::default() }, "not divisible"),
-            (SettingsLayer { heads: Some(vec![0]), ..Default::default() }, "--heads contains 0"),
-            (SettingsLayer { epochs: Some(0), ..Default::default() }, "--epochs 0"),
-            (SettingsLayer { lr: Some(f64::NAN), ..Default::default() }, "--lr"),
-            (SettingsLayer { samples: Some(9), ..Default::default() }, "--samples 9"),
-            (SettingsLayer { dims: Some(vec![64, 64]), ..Default::default() }, "twice"),
-            (SettingsLayer { device: Some(Device::Cuda), ..Default::default() }, "--device cuda"),
+            (
+                SettingsLayer {
+                    heads: Some(vec![3]),
+                    ..Default::default()
+                },
+                "not divisible",
+            ),
+            (
+                SettingsLayer {
+                    heads: Some(vec![0]),
+                    ..Default::default()
+                },
+                "--heads contains 0",
+            ),
+            (
+                SettingsLayer {
+                    epochs: Some(0),
+                    ..Default::default()
+                },
+                "--epochs 0",
+            ),
+            (
+                SettingsLayer {
+                    lr: Some(f64::NAN),
+                    ..Default::default()
+                },
+                "--lr",
+            ),
+            (
+                SettingsLayer {
+                    samples: Some(9),
+                    ..Default::default()
+                },
+                "--samples 9",
+            ),
+            (
+                SettingsLayer {
+                    dims: Some(vec![64, 64]),
+                    ..Default::default()
+                },
+                "twice",
+            ),
+            (
+                SettingsLayer {
+                    device: Some(Device::Cuda),
+                    ..Default::default()
+                },
+                "--device cuda",
+            ),
         ];
         for (layer, needle) in cases {
             let err = Settings::resolve(&layer).unwrap_err();
@@ -371,7 +444,13 @@ mod tests {
 
     #[test]
     fn one_epoch_has_no_mid_and_seeds_extend_the_configs() {
-        let s = Settings { epochs: 1, seeds: 3, dims: vec![8], heads: vec![2], ..Default::default() };
+        let s = Settings {
+            epochs: 1,
+            seeds: 3,
+            dims: vec![8],
+            heads: vec![2],
+            ..Default::default()
+        };
         assert_eq!(s.mid_epoch(), None);
         let seeds: Vec<u64> = s.configs().iter().map(|k| k.seed).collect();
         assert_eq!(seeds, vec![42, 43, 44]);
@@ -379,9 +458,20 @@ mod tests {
 
     #[test]
     fn input_files_compare_by_content_and_differences_are_named() {
-        let file = |p: &str| Some(InputFile { path: p.into(), fnv1a64: "ab".into() });
-        let a = Settings { init: file("a/x"), ..Default::default() };
-        let b = Settings { init: file("b/x"), ..Default::default() };
+        let file = |p: &str| {
+            Some(InputFile {
+                path: p.into(),
+                fnv1a64: "ab".into(),
+            })
+        };
+        let a = Settings {
+            init: file("a/x"),
+            ..Default::default()
+        };
+        let b = Settings {
+            init: file("b/x"),
+            ..Default::default()
+        };
         assert!(a.same_run(&b));
         assert!(a.differences(&b).is_empty());
         let c = Settings { epochs: 7, ..b };

@@ -53,7 +53,11 @@ mod tests {
     fn shards_partition_the_configs() {
         let shards: Vec<Shard> = (1..=3).map(|k| format!("{k}/3").parse().unwrap()).collect();
         for i in 0..12 {
-            assert_eq!(shards.iter().filter(|s| s.selects(i)).count(), 1, "config {i}");
+            assert_eq!(
+                shards.iter().filter(|s| s.selects(i)).count(),
+                1,
+                "config {i}"
+            );
         }
         assert!(shards[0].selects(0) && shards[0].selects(3) && shards[2].selects(5));
     }

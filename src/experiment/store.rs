@@ -70,7 +70,12 @@ impl Store {
     pub fn results(&self) -> Vec<ConfigResult> {
         let order = self.settings.configs();
         let mut out: Vec<ConfigResult> = self.done.values().cloned().collect();
-        out.sort_by_key(|r| order.iter().position(|k| *k == r.key()).unwrap_or(usize::MAX));
+        out.sort_by_key(|r| {
+            order
+                .iter()
+                .position(|k| *k == r.key())
+                .unwrap_or(usize::MAX)
+        });
         out
     }
 
@@ -90,7 +95,9 @@ impl Store {
     }
 
     fn config_path(&self, key: &ConfigKey) -> PathBuf {
-        self.dir.join("configs").join(format!("{}.json", key.stem()))
+        self.dir
+            .join("configs")
+            .join(format!("{}.json", key.stem()))
     }
 
     /// Takes the results of a file found in the folder, if made by the same settings.
@@ -187,7 +194,11 @@ mod tests {
     }
 
     fn small() -> Settings {
-        Settings { dims: vec![64], heads: vec![1, 2], ..Default::default() }
+        Settings {
+            dims: vec![64],
+            heads: vec![1, 2],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -207,8 +218,14 @@ mod tests {
     #[test]
     fn other_settings_are_refused_unless_fresh() {
         let dir = temp("refuse");
-        Store::open(&dir, &small(), false).unwrap().record(sample(64, 1, 42)).unwrap();
-        let other = Settings { epochs: 5, ..small() };
+        Store::open(&dir, &small(), false)
+            .unwrap()
+            .record(sample(64, 1, 42))
+            .unwrap();
+        let other = Settings {
+            epochs: 5,
+            ..small()
+        };
         let err = Store::open(&dir, &other, false).err().unwrap();
         assert!(err.to_string().contains("now: epochs: 50 vs 5"), "{err}");
         assert!(err.to_string().contains("--fresh"));
@@ -223,7 +240,9 @@ mod tests {
         let dir = temp("unwritable");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("file"), b"x").unwrap();
-        let err = Store::open(&dir.join("file").join("out"), &small(), false).err().unwrap();
+        let err = Store::open(&dir.join("file").join("out"), &small(), false)
+            .err()
+            .unwrap();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("cannot write there"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -68,7 +68,10 @@ where
             continue;
         }
         if scope.stop_after.is_some_and(|n| computed >= n) {
-            return Ok(Outcome { results, complete: false });
+            return Ok(Outcome {
+                results,
+                complete: false,
+            });
         }
         observer.config_started(key);
         let result = run_one(key, &mut |epoch| observer.epoch_done(key, epoch))?;
@@ -77,7 +80,10 @@ where
         results.push(result);
         computed += 1;
     }
-    Ok(Outcome { results, complete: true })
+    Ok(Outcome {
+        results,
+        complete: true,
+    })
 }
 
 #[cfg(test)]
@@ -113,14 +119,29 @@ mod tests {
     fn stopped_run_resumes_where_it_stopped() {
         let dir = std::env::temp_dir().join(format!("mha-cv-sweep-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let settings = Settings { dims: vec![64], heads: vec![1, 2, 4], ..Default::default() };
-        let scope = Scope { stop_after: Some(1), ..Default::default() };
+        let settings = Settings {
+            dims: vec![64],
+            heads: vec![1, 2, 4],
+            ..Default::default()
+        };
+        let scope = Scope {
+            stop_after: Some(1),
+            ..Default::default()
+        };
 
         let mut store = Store::open(&dir, &settings, false).unwrap();
         let mut log = Log::default();
         let out = run_sweep(&settings, scope, &mut store, fake, &mut log).unwrap();
         assert!(!out.complete);
-        assert_eq!(log.0, ["begin 3 3", "start D64_h1_s42", "epoch 1", "done D64_h1_s42 false"]);
+        assert_eq!(
+            log.0,
+            [
+                "begin 3 3",
+                "start D64_h1_s42",
+                "epoch 1",
+                "done D64_h1_s42 false"
+            ]
+        );
 
         let mut store = Store::open(&dir, &settings, false).unwrap();
         let mut log = Log::default();
@@ -133,9 +154,16 @@ mod tests {
 
     #[test]
     fn shards_select_every_nth_config() {
-        let settings = Settings { dims: vec![64, 128], heads: vec![1, 2], ..Default::default() };
+        let settings = Settings {
+            dims: vec![64, 128],
+            heads: vec![1, 2],
+            ..Default::default()
+        };
         let shard = Some("1/3".parse().unwrap());
-        let stems: Vec<String> = selected(&settings, shard).iter().map(|k| k.stem()).collect();
+        let stems: Vec<String> = selected(&settings, shard)
+            .iter()
+            .map(|k| k.stem())
+            .collect();
         assert_eq!(stems, ["D64_h1_s42", "D128_h2_s42"]);
     }
 }

@@ -62,7 +62,9 @@ pub fn tensor_cvs(files: &[PathBuf], opts: &TensorCvOptions) -> Result<Vec<Tenso
         }
     }
     all.retain(|(_, t)| opts.only.is_empty() || opts.only.contains(&t.name));
-    all.par_iter().map(|(file, t)| measure_tensor(file, t, opts)).collect()
+    all.par_iter()
+        .map(|(file, t)| measure_tensor(file, t, opts))
+        .collect()
 }
 
 fn read_any(path: &Path) -> Result<Vec<AnyTensor>> {
@@ -86,12 +88,18 @@ fn measure_tensor(file: &str, t: &AnyTensor, opts: &TensorCvOptions) -> Result<T
         note: None,
     };
     if !matches!(t.data, TensorData::F32(_) | TensorData::F64(_)) {
-        line.note = Some(format!("{}: not a float tensor, not measured", t.data.dtype()));
+        line.note = Some(format!(
+            "{}: not a float tensor, not measured",
+            t.data.dtype()
+        ));
         return Ok(line);
     }
     let (rows, cols) = match t.shape[..] {
         [] | [_] => {
-            line.note = Some(format!("rank {}: not a matrix, not measured", t.shape.len()));
+            line.note = Some(format!(
+                "rank {}: not a matrix, not measured",
+                t.shape.len()
+            ));
             return Ok(line);
         }
         [r, c] => (r, c),

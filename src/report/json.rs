@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::io::atomic::write_atomic;
 use crate::error::{Error, Result};
 use crate::experiment::result::ConfigResult;
 use crate::experiment::settings::Settings;
+use crate::io::atomic::write_atomic;
 
 pub const FORMAT: &str = "mha-cv results";
 pub const VERSION: u32 = 1;
@@ -76,7 +76,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mha-cv-json-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("results.json");
-        let file = ResultFile::new(Settings::default(), vec![sample(64, 1, 42), sample(64, 2, 42)]);
+        let file = ResultFile::new(
+            Settings::default(),
+            vec![sample(64, 1, 42), sample(64, 2, 42)],
+        );
         file.write(&path).unwrap();
         assert_eq!(ResultFile::read(&path).unwrap(), file);
 

@@ -44,7 +44,12 @@ pub fn merge(sets: Vec<(PathBuf, ResultFile)>) -> Result<ResultFile> {
     }
     let order = settings.configs();
     let mut results: Vec<_> = by_key.into_values().map(|(_, r)| r).collect();
-    results.sort_by_key(|r| order.iter().position(|k| *k == r.key()).unwrap_or(usize::MAX));
+    results.sort_by_key(|r| {
+        order
+            .iter()
+            .position(|k| *k == r.key())
+            .unwrap_or(usize::MAX)
+    });
     Ok(ResultFile::new(settings, results))
 }
 
@@ -65,7 +70,11 @@ mod tests {
     use crate::experiment::settings::Settings;
 
     fn settings() -> Settings {
-        Settings { dims: vec![64], heads: vec![1, 2, 4], ..Default::default() }
+        Settings {
+            dims: vec![64],
+            heads: vec![1, 2, 4],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -85,9 +94,19 @@ mod tests {
         changed.acc = 0.5;
         let b = ResultFile::new(settings(), vec![changed]);
         let err = merge(vec![("a".into(), a.clone()), ("b".into(), b)]).unwrap_err();
-        assert!(err.to_string().contains("D=64 heads=1 seed=42 is in a and b"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("D=64 heads=1 seed=42 is in a and b"),
+            "{err}"
+        );
 
-        let c = ResultFile::new(Settings { lr: 0.01, ..settings() }, vec![]);
+        let c = ResultFile::new(
+            Settings {
+                lr: 0.01,
+                ..settings()
+            },
+            vec![],
+        );
         let err = merge(vec![("a".into(), a.clone()), ("c".into(), c)]).unwrap_err();
         assert!(err.to_string().contains("lr: 0.001 vs 0.01"), "{err}");
         assert_eq!(missing(&merge(vec![("a".into(), a)]).unwrap()).len(), 2);

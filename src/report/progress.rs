@@ -23,14 +23,19 @@ impl Progress {
         } else {
             ProgressBar::new(total)
         };
-        let style = ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {msg} (about {eta} left)",
-        )
-        .map(|s| s.progress_chars("=> "));
+        let style =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {msg} (about {eta} left)")
+                .map(|s| s.progress_chars("=> "));
         if let Ok(style) = style {
             bar.set_style(style);
         }
-        Progress { bar, epochs: epochs as u64, configs, started: 0, quiet }
+        Progress {
+            bar,
+            epochs: epochs as u64,
+            configs,
+            started: 0,
+            quiet,
+        }
     }
 
     pub fn config_started(&mut self, label: &str) {

@@ -9,8 +9,18 @@ use crate::io::fmt_shape;
 /// One section per file: tensor, stored shape, the matrix measured, CV (band-marked as the
 /// prototype does), volumes kept, and a note (how the tensor was read, or why not measured).
 pub fn table(lines: &[TensorCv]) -> String {
-    let name_w = lines.iter().map(|l| l.tensor.chars().count()).max().unwrap_or(6).max(6);
-    let shape_w = lines.iter().map(|l| fmt_shape(&l.shape).len()).max().unwrap_or(5).max(5);
+    let name_w = lines
+        .iter()
+        .map(|l| l.tensor.chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let shape_w = lines
+        .iter()
+        .map(|l| fmt_shape(&l.shape).len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut s = String::new();
     let mut file: Option<&str> = None;
     for l in lines {
@@ -27,7 +37,11 @@ pub fn table(lines: &[TensorCv]) -> String {
             file = Some(&l.file);
         }
         let (matrix, cv, valid) = match &l.metric {
-            Some(m) => (format!("{} × {}", m.rows, m.cols), fmt_cv(m.cv), m.valid.to_string()),
+            Some(m) => (
+                format!("{} × {}", m.rows, m.cols),
+                fmt_cv(m.cv),
+                m.valid.to_string(),
+            ),
             None => ("-".into(), "-".into(), "-".into()),
         };
         let note = match (&l.note, l.metric.as_ref().and_then(|m| m.reason)) {
@@ -52,7 +66,15 @@ mod tests {
 
     #[test]
     fn rows_show_matrix_cv_and_notes() {
-        let m = |cv, reason| Some(Metric { rows: 256, cols: 64, cv, valid: 300, reason });
+        let m = |cv, reason| {
+            Some(Metric {
+                rows: 256,
+                cols: 64,
+                cv,
+                valid: 300,
+                reason,
+            })
+        };
         let lines = vec![
             TensorCv {
                 file: "a.safetensors".into(),
@@ -82,10 +104,19 @@ mod tests {
         let text = table(&lines);
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows[0], "a.safetensors");
-        assert_eq!(rows[1], "  tensor      shape           matrix        cv  valid  note");
-        assert_eq!(rows[2], "  emb.weight  (256, 64)     256 × 64  *0.1585*    300");
+        assert_eq!(
+            rows[1],
+            "  tensor      shape           matrix        cv  valid  note"
+        );
+        assert_eq!(
+            rows[2],
+            "  emb.weight  (256, 64)     256 × 64  *0.1585*    300"
+        );
         assert_eq!(rows[3], "  bias        (64)                 -         -      -  rank 1: not a matrix, not measured");
         assert_eq!(rows[4], "");
-        assert_eq!(rows[7], "  b           (256, 64)     256 × 64     N/A      300  too_few_valid");
+        assert_eq!(
+            rows[7],
+            "  b           (256, 64)     256 × 64     N/A      300  too_few_valid"
+        );
     }
 }

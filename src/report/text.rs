@@ -12,17 +12,23 @@ const RULE: usize = 70;
 
 /// The two lines the prototype prints first.
 pub fn header() -> String {
-    format!(
-        "MHA CV Relational Test — Prototype\nBand: {BAND_LOW:.2} < CV < {BAND_HIGH:.2}\n"
-    )
+    format!("MHA CV Relational Test — Prototype\nBand: {BAND_LOW:.2} < CV < {BAND_HIGH:.2}\n")
 }
 
 /// One config's block: `[pre-train]`, `[epoch N]` (when measured) and `[post-train]` with Δ.
 pub fn config_block(r: &ConfigResult, show_seed: bool) -> String {
     let mut s = String::new();
-    let seed = if show_seed { format!(" seed={}", r.seed) } else { String::new() };
+    let seed = if show_seed {
+        format!(" seed={}", r.seed)
+    } else {
+        String::new()
+    };
     let rule = "=".repeat(RULE);
-    let _ = writeln!(s, "\n{rule}\nD={} heads={} head_dim={}{seed}\n{rule}", r.dim, r.heads, r.head_dim);
+    let _ = writeln!(
+        s,
+        "\n{rule}\nD={} heads={} head_dim={}{seed}\n{rule}",
+        r.dim, r.heads, r.head_dim
+    );
 
     let _ = writeln!(s, "\n  [pre-train]");
     for (name, m) in &r.pre.0 {
@@ -80,7 +86,10 @@ const ACTIVATION_COLUMNS: [Column; 6] = [
 
 /// The metrics the summary tables show (every one is also in each config's lists).
 pub fn summary_metrics() -> impl Iterator<Item = &'static str> {
-    WEIGHT_COLUMNS.iter().chain(&ACTIVATION_COLUMNS).map(|c| c.metric)
+    WEIGHT_COLUMNS
+        .iter()
+        .chain(&ACTIVATION_COLUMNS)
+        .map(|c| c.metric)
 }
 
 /// The three summary tables, as the prototype prints them after the last config.
@@ -142,7 +151,11 @@ fn table(
     }
     let _ = writeln!(s, "{rule}");
 
-    let seed_head = if show_seed { format!(" {:>5}", "seed") } else { String::new() };
+    let seed_head = if show_seed {
+        format!(" {:>5}", "seed")
+    } else {
+        String::new()
+    };
     let mut head = format!("{:>5} {:>5} {:>5}{seed_head} |", "D", "heads", "hdim");
     for c in columns {
         let _ = write!(head, " {:>8}", c.label);
@@ -153,7 +166,11 @@ fn table(
     let _ = writeln!(s, "{head}\n{}", "-".repeat(dashes));
 
     for r in results {
-        let seed = if show_seed { format!(" {:>5}", r.seed) } else { String::new() };
+        let seed = if show_seed {
+            format!(" {:>5}", r.seed)
+        } else {
+            String::new()
+        };
         let mut row = format!("{:>5} {:>5} {:>5}{seed} |", r.dim, r.heads, r.head_dim);
         for c in columns {
             let cell = match cells {
@@ -215,7 +232,10 @@ D=64 heads=1 head_dim=64\n\
             lines[7],
             "   64     1    64 | *0.1550*  0.1193     N/A      N/A      N/A   | 98.80%"
         );
-        assert_eq!(lines[8], "  128     8    16 | *0.1550*  0.1193     N/A      N/A      N/A   | 98.80%");
+        assert_eq!(
+            lines[8],
+            "  128     8    16 | *0.1550*  0.1193     N/A      N/A      N/A   | 98.80%"
+        );
         let movement = lines.iter().position(|l| l.contains("movement")).unwrap();
         assert_eq!(
             lines[movement + 2],
@@ -233,6 +253,8 @@ D=64 heads=1 head_dim=64\n\
         let text = summaries(&[sample(64, 1, 43)], true);
         assert!(text.contains("    D heads  hdim  seed |      emb"));
         assert!(text.contains("   64     1    64    43 | *0.1550*"));
-        assert!(config_block(&sample(64, 1, 43), true).contains("D=64 heads=1 head_dim=64 seed=43\n"));
+        assert!(
+            config_block(&sample(64, 1, 43), true).contains("D=64 heads=1 head_dim=64 seed=43\n")
+        );
     }
 }

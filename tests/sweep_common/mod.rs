@@ -7,7 +7,15 @@ use std::process::Command;
 /// A reduced sweep, small enough for a debug build on two cores: D 8 and 16, heads 1 and 2,
 /// 4 epochs (mid after 2), 40 samples per CV.
 pub const SMALL: &[&str] = &[
-    "--dims", "8,16", "--heads", "1,2", "--epochs", "4", "--samples", "40", "--quiet",
+    "--dims",
+    "8,16",
+    "--heads",
+    "1,2",
+    "--epochs",
+    "4",
+    "--samples",
+    "40",
+    "--quiet",
 ];
 
 pub struct Output {
@@ -59,7 +67,9 @@ pub fn json(path: &Path) -> serde_json::Value {
 /// The metric names the prototype's `measure_all_cv` produces for `heads` heads, in its order
 /// (written out from the prototype, independently of the crate's `metrics` module).
 pub fn prototype_metric_names(heads: usize) -> Vec<String> {
-    let mut names: Vec<String> = ["emb", "Q_full", "K_full", "V_full"].map(String::from).to_vec();
+    let mut names: Vec<String> = ["emb", "Q_full", "K_full", "V_full"]
+        .map(String::from)
+        .to_vec();
     for i in 0..heads {
         names.extend([format!("Q_h{i}"), format!("K_h{i}"), format!("V_h{i}")]);
     }
