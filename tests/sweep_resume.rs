@@ -151,3 +151,47 @@ fn merged_shards_equal_the_unsharded_run() {
         partial.stderr
     );
 }
+
+#[test]
+fn a_config_gives_the_same_numbers_whatever_else_runs() {
+    let (ref_dir, _) = reference();
+    let dir = fresh_dir("seeds");
+    let out = mha_cv(&[
+        "sweep",
+        "--dims",
+        "8",
+        "--heads",
+        "2",
+        "--epochs",
+        "4",
+        "--samples",
+        "40",
+        "--seeds",
+        "2",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("D=8 heads=2 head_dim=4 seed=43\n"));
+    let doc: serde_json::Value = serde_json::from_str(&read(&dir.join("results.json"))).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&read(&ref_dir.join("results.json"))).unwrap();
+    let ours = &doc["results"].as_array().unwrap();
+    assert_eq!(ours.len(), 2);
+    let in_reference = reference["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["dim"] == 8 && r["heads"] == 2)
+        .unwrap();
+    assert_eq!(
+        &ours[0], in_reference,
+        "seed 42 alone equals seed 42 within the bigger sweep"
+    );
+    assert_eq!(ours[1]["seed"], 43);
+    assert_ne!(
+        ours[1]["losses"], ours[0]["losses"],
+        "another seed, other data and init"
+    );
+}
