@@ -206,3 +206,63 @@ impl Observer for Printer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn no_arguments_is_the_prototype_sweep() {
+        assert_eq!(
+            Settings::resolve(&SweepArgs::default().layer()).unwrap(),
+            Settings::default()
+        );
+        let cli = crate::cli::Cli::try_parse_from(["mha-cv", "sweep"]).unwrap();
+        let Some(crate::cli::Command::Sweep(parsed)) = cli.command else {
+            panic!("`mha-cv sweep` parses as the sweep");
+        };
+        assert_eq!(parsed.layer(), SweepArgs::default().layer());
+    }
+
+    #[test]
+    fn options_reach_the_settings() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "mha-cv",
+            "sweep",
+            "--dims",
+            "16,32",
+            "--heads",
+            "2",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.01",
+            "--samples",
+            "50",
+            "--seed",
+            "7",
+            "--seeds",
+            "2",
+            "--precision",
+            "f32",
+        ])
+        .unwrap();
+        let Some(crate::cli::Command::Sweep(args)) = cli.command else {
+            panic!("parses as the sweep");
+        };
+        let s = Settings::resolve(&args.layer()).unwrap();
+        let expected = Settings {
+            dims: vec![16, 32],
+            heads: vec![2],
+            epochs: 3,
+            lr: 0.01,
+            samples: 50,
+            seed: 7,
+            seeds: 2,
+            precision: Precision::F32,
+            ..Settings::default()
+        };
+        assert_eq!(s, expected);
+    }
+}
