@@ -23,8 +23,16 @@ fn q_scale<T: Scalar>(head_dim: usize) -> T {
     Scalar::from_f64((1.0 / head_dim as f64).sqrt())
 }
 
-fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
-    a.iter().zip(b).fold(T::zero(), |acc, (&x, &y)| acc + x * y)
+/// The (seq, dim) column block `block` (0 = q, 1 = k, 2 = v) of one batch element's qkv
+/// (seq, 3·dim), transposed into `out` (dim, seq): row c of `out` is column c over the sequence.
+/// Scores and dP are then sums of seq-wide axpys (independent lanes, SIMD) instead of dot
+/// products (one running sum each).
+fn transpose_block<T: Scalar>(qkv_b: &[T], block: usize, seq: usize, dim: usize, out: &mut [T]) {
+    for (t, row) in qkv_b.chunks_exact(3 * dim).enumerate() {
+        for (c, &x) in row[block * dim..(block + 1) * dim].iter().enumerate() {
+            out[c * seq + t] = x;
+        }
+    }
 }
 
 /// y += alpha · x
@@ -49,27 +57,27 @@ pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<
     out.par_chunks_mut(s * dim)
         .zip(probs.par_chunks_mut(d.heads * s * s))
         .zip(qkv.par_chunks(s * 3 * dim))
-        .for_each(|((out_b, probs_b), qkv_b)| {
-            // Row r of the batch element: q | k | v, each `dim` wide.
-            let q = |r: usize, h: usize| &qkv_b[r * 3 * dim + h * hd..][..hd];
-            let k = |r: usize, h: usize| &qkv_b[r * 3 * dim + dim + h * hd..][..hd];
-            let v = |r: usize, h: usize| &qkv_b[r * 3 * dim + 2 * dim + h * hd..][..hd];
-            let mut qs = vec![T::zero(); hd];
-            for h in 0..d.heads {
-                for i in 0..s {
-                    qs.iter_mut().zip(q(i, h)).for_each(|(a, &b)| *a = b * scale);
-                    let row = &mut probs_b[(h * s + i) * s..][..s];
-                    for (t, p) in row.iter_mut().enumerate() {
-                        *p = dot(&qs, k(t, h));
-                    }
-                    softmax_in_place(row);
-                    let o = &mut out_b[i * dim + h * hd..][..hd];
-                    for (t, &p) in row.iter().enumerate() {
-                        axpy(o, p, v(t, h));
+        .for_each_init(
+            || vec![T::zero(); dim * s],
+            |kt, ((out_b, probs_b), qkv_b)| {
+                transpose_block(qkv_b, 1, s, dim, kt); // kᵀ (dim, seq)
+                for h in 0..d.heads {
+                    for i in 0..s {
+                        // scores_i = Σ_j (q[i,j]·√(1/hd)) · kᵀ[j, :] over the head's columns j.
+                        let row = &mut probs_b[(h * s + i) * s..][..s];
+                        let q_i = &qkv_b[i * 3 * dim + h * hd..][..hd];
+                        for (j, &q) in q_i.iter().enumerate() {
+                            axpy(row, q * scale, &kt[(h * hd + j) * s..][..s]);
+                        }
+                        softmax_in_place(row);
+                        let o = &mut out_b[i * dim + h * hd..][..hd];
+                        for (t, &p) in row.iter().enumerate() {
+                            axpy(o, p, &qkv_b[t * 3 * dim + 2 * dim + h * hd..][..hd]);
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
     Ok((out, probs))
 }
 
@@ -89,31 +97,36 @@ pub(super) fn backward<T: Scalar>(
     check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
     check_len("attention_bwd", "dqkv", dqkv, d.batch * s * 3 * dim)?;
     let scale: T = q_scale(hd);
+    let col = move |r: usize, block: usize, h: usize| r * 3 * dim + block * dim + h * hd;
     dqkv.par_chunks_mut(s * 3 * dim)
         .zip(qkv.par_chunks(s * 3 * dim))
         .zip(probs.par_chunks(d.heads * s * s))
         .zip(dout.par_chunks(s * dim))
-        .for_each(|(((dqkv_b, qkv_b), probs_b), dout_b)| {
-            let col = |r: usize, block: usize, h: usize| r * 3 * dim + block * dim + h * hd;
-            let mut ds = vec![T::zero(); s];
-            for h in 0..d.heads {
-                for i in 0..s {
-                    let p = &probs_b[(h * s + i) * s..][..s];
-                    let g = &dout_b[i * dim + h * hd..][..hd];
-                    for (t, dst) in ds.iter_mut().enumerate() {
-                        *dst = dot(g, &qkv_b[col(t, 2, h)..][..hd]);
-                    }
-                    let c = p.iter().zip(&ds).fold(T::zero(), |a, (&pt, &dp)| a + pt * dp);
-                    ds.iter_mut().zip(p).for_each(|(dst, &pt)| *dst = pt * (*dst - c));
-                    for t in 0..s {
-                        axpy(&mut dqkv_b[col(t, 2, h)..][..hd], p[t], g);
-                        let kt = &qkv_b[col(t, 1, h)..][..hd];
-                        axpy(&mut dqkv_b[col(i, 0, h)..][..hd], scale * ds[t], kt);
-                        let qi = &qkv_b[col(i, 0, h)..][..hd];
-                        axpy(&mut dqkv_b[col(t, 1, h)..][..hd], scale * ds[t], qi);
+        .for_each_init(
+            || (vec![T::zero(); dim * s], vec![T::zero(); s]),
+            |(vt, ds), (((dqkv_b, qkv_b), probs_b), dout_b)| {
+                transpose_block(qkv_b, 2, s, dim, vt); // vᵀ (dim, seq)
+                for h in 0..d.heads {
+                    for i in 0..s {
+                        let p = &probs_b[(h * s + i) * s..][..s];
+                        let g = &dout_b[i * dim + h * hd..][..hd];
+                        // dP_i = Σ_j g[j] · vᵀ[j, :]
+                        ds.fill(T::zero());
+                        for (j, &gj) in g.iter().enumerate() {
+                            axpy(ds, gj, &vt[(h * hd + j) * s..][..s]);
+                        }
+                        let c = p.iter().zip(ds.iter()).fold(T::zero(), |a, (&pt, &dp)| a + pt * dp);
+                        ds.iter_mut().zip(p).for_each(|(x, &pt)| *x = pt * (*x - c));
+                        for (t, (&pt, &dst)) in p.iter().zip(ds.iter()).enumerate() {
+                            axpy(&mut dqkv_b[col(t, 2, h)..][..hd], pt, g);
+                            let k_t = &qkv_b[col(t, 1, h)..][..hd];
+                            axpy(&mut dqkv_b[col(i, 0, h)..][..hd], scale * dst, k_t);
+                            let q_i = &qkv_b[col(i, 0, h)..][..hd];
+                            axpy(&mut dqkv_b[col(t, 1, h)..][..hd], scale * dst, q_i);
+                        }
                     }
                 }
-            }
-        });
+            },
+        );
     Ok(())
 }
