@@ -14,6 +14,7 @@ mod adam;
 mod attention;
 mod embed;
 mod gemm;
+mod heap;
 mod layernorm;
 mod loss;
 
@@ -25,6 +26,7 @@ pub struct Cpu<T: Scalar> {
 
 impl<T: Scalar> Cpu<T> {
     pub fn new() -> Self {
+        heap::keep_freed_buffers();
         Cpu { _t: PhantomData }
     }
 }

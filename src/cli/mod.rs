@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Train and measure every config of a sweep (default: the prototype's).
-    Sweep(sweep::SweepArgs),
+    Sweep(Box<sweep::SweepArgs>),
     /// Benchmarks (`bench det`: the batched 6×6 determinant).
     Bench(bench::BenchArgs),
     /// CV of every 2-D tensor in .safetensors / .npy files.
@@ -42,7 +42,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         None => sweep::run(sweep::SweepArgs::default()),
-        Some(Command::Sweep(args)) => sweep::run(args),
+        Some(Command::Sweep(args)) => sweep::run(*args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Cv(args)) => cv::run(args),
         Some(Command::Merge(args)) => merge::run(args),

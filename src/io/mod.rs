@@ -8,6 +8,7 @@
 pub mod atomic;
 pub mod dataset;
 pub mod npy;
+pub mod params;
 pub mod safetensors;
 
 use std::path::Path;

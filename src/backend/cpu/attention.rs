@@ -3,8 +3,14 @@
 //! out = probs·v. Layout: qkv (batch, seq, 3·dim) with q | k | v column blocks, head h using
 //! columns h·hd..(h+1)·hd of each block; out (batch, seq, dim); probs (batch, heads, seq, seq).
 //!
-//! The sequences are short (8) and a head is small, so the products are plain loops; the batch
-//! is split over rayon (each batch element writes only its own rows).
+//! The sequences are short (8) and a head small (8–32), far too small for matrix products. So
+//! the batch is cut into chunks of `LANES` sequences, each chunk is transposed to put the batch
+//! innermost (row r of the transposed chunk holds column r of every sequence in the chunk), and
+//! every scalar step of the textbook per-sequence algorithm becomes one elementwise operation
+//! over `LANES` sequences: long independent lanes that the compiler vectorises, no horizontal
+//! sums. Each sequence's arithmetic is exactly the textbook's, in the same order (scores summed
+//! over j in order, softmax max/exp/sum/divide, outputs summed over t in order). Chunks run in
+//! parallel and write disjoint rows.
 
 use rayon::prelude::*;
 
@@ -12,13 +18,11 @@ use super::{check_len, check_sizes};
 use crate::backend::{AttnDims, Scalar};
 use crate::error::Result;
 
+/// Sequences per chunk: the length of the vectorised inner loops.
+const LANES: usize = 32;
+
 fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
-    let sizes = [
-        ("batch", d.batch),
-        ("seq", d.seq),
-        ("heads", d.heads),
-        ("head_dim", d.head_dim),
-    ];
+    let sizes = [("batch", d.batch), ("seq", d.seq), ("heads", d.heads), ("head_dim", d.head_dim)];
     check_sizes(op, &sizes)?;
     check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim())
 }
@@ -28,61 +32,122 @@ fn q_scale<T: Scalar>(head_dim: usize) -> T {
     Scalar::from_f64((1.0 / head_dim as f64).sqrt())
 }
 
-fn dot<T: Scalar>(a: &[T], b: &[T]) -> T {
-    a.iter().zip(b).fold(T::zero(), |acc, (&x, &y)| acc + x * y)
+/// dst (cols, rows) = src (rows, cols)ᵀ, both row-major, in column tiles so that the written
+/// rows stay in cache.
+fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const TILE: usize = 16;
+    for c0 in (0..cols).step_by(TILE) {
+        let c1 = (c0 + TILE).min(cols);
+        for (r, src_row) in src.chunks_exact(cols).enumerate() {
+            for (c, &x) in src_row[c0..c1].iter().enumerate() {
+                dst[(c0 + c) * rows + r] = x;
+            }
+        }
+    }
 }
 
-/// y += alpha · x
-fn axpy<T: Scalar>(y: &mut [T], alpha: T, x: &[T]) {
-    y.iter_mut().zip(x).for_each(|(a, &b)| *a = *a + alpha * b);
+/// dst (rows, cols) += src (cols, rows)ᵀ.
+fn transpose_add<T: Scalar>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
+    const TILE: usize = 16;
+    for c0 in (0..cols).step_by(TILE) {
+        let c1 = (c0 + TILE).min(cols);
+        for (r, dst_row) in dst.chunks_exact_mut(cols).enumerate() {
+            for (c, y) in dst_row[c0..c1].iter_mut().enumerate() {
+                *y = *y + src[(c0 + c) * rows + r];
+            }
+        }
+    }
 }
 
-/// Softmax of one row in place, stabilised by subtracting the row's maximum.
-fn softmax_in_place<T: Scalar>(row: &mut [T]) {
-    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-    row.iter_mut().for_each(|x| *x = (*x - max).exp());
-    let sum: T = row.iter().copied().sum();
-    row.iter_mut().for_each(|x| *x = *x / sum);
+/// acc += x ⊙ y
+fn mul_add<T: Scalar>(acc: &mut [T], x: &[T], y: &[T]) {
+    for ((a, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+        *a = *a + x * y;
+    }
 }
 
-pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<T>)> {
+/// Row indices into a transposed chunk of qkv (seq·3·dim rows): token s, block (0 q, 1 k,
+/// 2 v), head h, column j of the head.
+#[derive(Clone, Copy)]
+struct QkvRows {
+    dim: usize,
+    hd: usize,
+}
+
+impl QkvRows {
+    fn row(&self, s: usize, block: usize, h: usize, j: usize) -> usize {
+        (s * 3 + block) * self.dim + h * self.hd + j
+    }
+}
+
+pub(super) fn forward<T: Scalar>(
+    qkv: &[T],
+    d: AttnDims,
+) -> Result<(Vec<T>, Vec<T>)> {
     check("attention_fwd", qkv, d)?;
-    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
+    let at = QkvRows { dim, hd };
     let mut out = vec![T::zero(); d.batch * s * dim];
-    let mut probs = vec![T::zero(); d.batch * d.heads * s * s];
-    out.par_chunks_mut(s * dim)
-        .zip(probs.par_chunks_mut(d.heads * s * s))
-        .zip(qkv.par_chunks(s * 3 * dim))
-        .for_each(|((out_b, probs_b), qkv_b)| {
-            // Row r of the batch element: q | k | v, each `dim` wide.
-            let q = |r: usize, h: usize| &qkv_b[r * 3 * dim + h * hd..][..hd];
-            let k = |r: usize, h: usize| &qkv_b[r * 3 * dim + dim + h * hd..][..hd];
-            let v = |r: usize, h: usize| &qkv_b[r * 3 * dim + 2 * dim + h * hd..][..hd];
-            let mut qs = vec![T::zero(); hd];
-            for h in 0..d.heads {
+    let mut probs = vec![T::zero(); d.batch * heads * s * s];
+    out.par_chunks_mut(LANES * s * dim)
+        .zip(probs.par_chunks_mut(LANES * heads * s * s))
+        .zip(qkv.par_chunks(LANES * s * 3 * dim))
+        .for_each(|((out_c, probs_c), qkv_c)| {
+            let n = qkv_c.len() / (s * 3 * dim); // sequences in this chunk, ≤ LANES
+            let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
+            transpose(qkv_c, n, s * 3 * dim, &mut x);
+            let lane = |r: usize| &x[r * n..][..n];
+            let mut out_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
+            let mut probs_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
+            let mut qs = vec![T::zero(); hd * n];
+            let (mut max, mut sum) = (vec![T::zero(); n], vec![T::zero(); n]);
+            for h in 0..heads {
                 for i in 0..s {
-                    qs.iter_mut()
-                        .zip(q(i, h))
-                        .for_each(|(a, &b)| *a = b * scale);
-                    let row = &mut probs_b[(h * s + i) * s..][..s];
-                    for (t, p) in row.iter_mut().enumerate() {
-                        *p = dot(&qs, k(t, h));
+                    for (j, q) in qs.chunks_exact_mut(n).enumerate() {
+                        let src = lane(at.row(i, 0, h, j));
+                        q.iter_mut().zip(src).for_each(|(a, &b)| *a = b * scale);
                     }
-                    softmax_in_place(row);
-                    let o = &mut out_b[i * dim + h * hd..][..hd];
-                    for (t, &p) in row.iter().enumerate() {
-                        axpy(o, p, v(t, h));
+                    let p_i = &mut probs_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
+                    // scores[t] = Σ_j qs[j] ⊙ k[t, j]
+                    for (t, score) in p_i.chunks_exact_mut(n).enumerate() {
+                        for (j, q) in qs.chunks_exact(n).enumerate() {
+                            mul_add(score, q, lane(at.row(t, 1, h, j)));
+                        }
+                    }
+                    // Softmax over t, per lane, stabilised by the maximum.
+                    max.fill(T::neg_infinity());
+                    for score in p_i.chunks_exact(n) {
+                        max.iter_mut().zip(score).for_each(|(m, &v)| *m = m.max(v));
+                    }
+                    sum.fill(T::zero());
+                    for score in p_i.chunks_exact_mut(n) {
+                        for ((v, &m), acc) in score.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
+                            *v = (*v - m).exp();
+                            *acc = *acc + *v;
+                        }
+                    }
+                    for score in p_i.chunks_exact_mut(n) {
+                        score.iter_mut().zip(sum.iter()).for_each(|(v, &z)| *v = *v / z);
+                    }
+                    // out[i, j] = Σ_t p[t] ⊙ v[t, j]
+                    for j in 0..hd {
+                        let o = &mut out_t[(i * dim + h * hd + j) * n..][..n];
+                        for (t, p) in p_i.chunks_exact(n).enumerate() {
+                            mul_add(o, p, lane(at.row(t, 2, h, j)));
+                        }
                     }
                 }
             }
+            transpose(&out_t, s * dim, n, out_c);
+            transpose(&probs_t, heads * s * s, n, probs_c);
         });
     Ok((out, probs))
 }
 
-/// With P = probs, dO = dout (per batch element and head):
+/// With P = probs, dO = dout (per sequence and head):
 /// dV += Pᵀ·dO; dP = dO·Vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP)) (softmax's Jacobian);
-/// dQ += √(1/hd)·dS·K; dK += dSᵀ·(√(1/hd)·Q).
+/// dQ += √(1/hd)·dS·K; dK += (√(1/hd)·dS)ᵀ·Q.
 pub(super) fn backward<T: Scalar>(
     qkv: &[T],
     probs: &[T],
@@ -91,41 +156,62 @@ pub(super) fn backward<T: Scalar>(
     dqkv: &mut [T],
 ) -> Result<()> {
     check("attention_bwd", qkv, d)?;
-    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
-    check_len("attention_bwd", "probs", probs, d.batch * d.heads * s * s)?;
+    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
+    check_len("attention_bwd", "probs", probs, d.batch * heads * s * s)?;
     check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
     check_len("attention_bwd", "dqkv", dqkv, d.batch * s * 3 * dim)?;
     let scale: T = q_scale(hd);
-    dqkv.par_chunks_mut(s * 3 * dim)
-        .zip(qkv.par_chunks(s * 3 * dim))
-        .zip(probs.par_chunks(d.heads * s * s))
-        .zip(dout.par_chunks(s * dim))
-        .for_each(|(((dqkv_b, qkv_b), probs_b), dout_b)| {
-            let col = |r: usize, block: usize, h: usize| r * 3 * dim + block * dim + h * hd;
-            let mut ds = vec![T::zero(); s];
-            for h in 0..d.heads {
+    let at = QkvRows { dim, hd };
+    dqkv.par_chunks_mut(LANES * s * 3 * dim)
+        .zip(qkv.par_chunks(LANES * s * 3 * dim))
+        .zip(probs.par_chunks(LANES * heads * s * s))
+        .zip(dout.par_chunks(LANES * s * dim))
+        .for_each(|(((dqkv_c, qkv_c), probs_c), dout_c)| {
+            let n = qkv_c.len() / (s * 3 * dim);
+            let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
+            transpose(qkv_c, n, s * 3 * dim, &mut x);
+            let mut p_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
+            transpose(probs_c, n, heads * s * s, &mut p_t);
+            let mut g_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
+            transpose(dout_c, n, s * dim, &mut g_t);
+            let mut dx = vec![T::zero(); s * 3 * dim * n]; // the gradient, transposed like x
+            let lane = |r: usize| &x[r * n..][..n];
+            let mut ds = vec![T::zero(); s * n]; // (seq, n)
+            let mut c = vec![T::zero(); n];
+            for h in 0..heads {
                 for i in 0..s {
-                    let p = &probs_b[(h * s + i) * s..][..s];
-                    let g = &dout_b[i * dim + h * hd..][..hd];
-                    for (t, dst) in ds.iter_mut().enumerate() {
-                        *dst = dot(g, &qkv_b[col(t, 2, h)..][..hd]);
+                    let p_i = &p_t[(h * s + i) * s * n..][..s * n];
+                    let g = |j: usize| &g_t[(i * dim + h * hd + j) * n..][..n];
+                    // dP[t] = Σ_j g[j] ⊙ v[t, j]
+                    ds.fill(T::zero());
+                    for (t, dp) in ds.chunks_exact_mut(n).enumerate() {
+                        for j in 0..hd {
+                            mul_add(dp, g(j), lane(at.row(t, 2, h, j)));
+                        }
                     }
-                    let c = p
-                        .iter()
-                        .zip(&ds)
-                        .fold(T::zero(), |a, (&pt, &dp)| a + pt * dp);
-                    ds.iter_mut()
-                        .zip(p)
-                        .for_each(|(dst, &pt)| *dst = pt * (*dst - c));
-                    for t in 0..s {
-                        axpy(&mut dqkv_b[col(t, 2, h)..][..hd], p[t], g);
-                        let kt = &qkv_b[col(t, 1, h)..][..hd];
-                        axpy(&mut dqkv_b[col(i, 0, h)..][..hd], scale * ds[t], kt);
-                        let qi = &qkv_b[col(i, 0, h)..][..hd];
-                        axpy(&mut dqkv_b[col(t, 1, h)..][..hd], scale * ds[t], qi);
+                    // dS[t] = P[t] ⊙ (dP[t] − Σ_t' P[t'] ⊙ dP[t']), then scaled by √(1/hd)
+                    c.fill(T::zero());
+                    for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)) {
+                        mul_add(&mut c, p, dp);
+                    }
+                    for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact_mut(n)) {
+                        for ((v, &pv), &cv) in dp.iter_mut().zip(p).zip(c.iter()) {
+                            *v = pv * (*v - cv) * scale;
+                        }
+                    }
+                    for j in 0..hd {
+                        for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
+                            let dq = &mut dx[at.row(i, 0, h, j) * n..][..n];
+                            mul_add(dq, sds, lane(at.row(t, 1, h, j)));
+                            let dk = &mut dx[at.row(t, 1, h, j) * n..][..n];
+                            mul_add(dk, sds, lane(at.row(i, 0, h, j)));
+                            let dv = &mut dx[at.row(t, 2, h, j) * n..][..n];
+                            mul_add(dv, p, g(j));
+                        }
                     }
                 }
             }
+            transpose_add(&dx, n, s * 3 * dim, dqkv_c);
         });
     Ok(())
 }

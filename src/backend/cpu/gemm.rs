@@ -1,9 +1,10 @@
 //! The linear layer, y = x·wᵀ + bias, and its gradients: three matrix products.
 //!
-//! Each product writes C in fixed blocks of `ROW_BLOCK` rows, computed in parallel. A block's
-//! elements are computed by matrixmultiply exactly as they would be in one big call (the
-//! summation order over k does not depend on how the rows of C are split), so the result is the
-//! same for any number of threads.
+//! Each product writes C in blocks of rows computed in parallel (matrixmultiply itself is
+//! single-threaded here). An element of C is computed by matrixmultiply the same way whatever
+//! block it falls in (its summation order over k depends only on matrixmultiply's fixed k
+//! blocking), so the result does not depend on the number of threads: a test checks this bit
+//! for bit.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
@@ -13,18 +14,26 @@ use super::{check_len, check_sizes};
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
 
-/// Rows of C per parallel task: matrixmultiply's own row block for f32/f64 is 64.
-const ROW_BLOCK: usize = 64;
+/// The smallest row block worth a task: matrixmultiply's own row block for f32/f64 is 64.
+const MIN_ROW_BLOCK: usize = 64;
+
+/// Rows of C per parallel task: about two tasks per thread (for balance), but no fewer than
+/// `MIN_ROW_BLOCK` rows, since every task packs all of b again.
+fn row_block(rows: usize) -> usize {
+    let tasks = 2 * rayon::current_num_threads();
+    rows.div_ceil(tasks).next_multiple_of(8).max(MIN_ROW_BLOCK)
+}
 
 /// c (m, n) = a (m, k) · b (k, n) + beta · c, in parallel over row blocks of c.
 fn gemm_rows<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, beta: T, mut c: ArrayViewMut2<T>) {
-    if c.nrows() <= ROW_BLOCK {
+    let block = row_block(c.nrows());
+    if c.nrows() <= block {
         general_mat_mul(T::one(), &a, &b, beta, &mut c);
         return;
     }
     let blocks: Vec<_> = a
-        .axis_chunks_iter(Axis(0), ROW_BLOCK)
-        .zip(c.axis_chunks_iter_mut(Axis(0), ROW_BLOCK))
+        .axis_chunks_iter(Axis(0), block)
+        .zip(c.axis_chunks_iter_mut(Axis(0), block))
         .collect();
     blocks
         .into_par_iter()
@@ -54,7 +63,8 @@ pub(super) fn linear_forward<T: Scalar>(
     check_len("linear_fwd", "x", x, m * k)?;
     check_len("linear_fwd", "w", w, n * k)?;
     check_len("linear_fwd", "bias", bias, n)?;
-    let mut y: Vec<T> = bias.iter().copied().cycle().take(m * n).collect();
+    let mut y = vec![T::zero(); m * n];
+    y.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(bias));
     gemm_rows(
         view(x, m, k)?,
         view(w, n, k)?.t(),
@@ -88,4 +98,24 @@ pub(super) fn linear_backward<T: Scalar>(
         dbias.iter_mut().zip(row).for_each(|(a, &g)| *a = *a + g);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_blocks_give_the_same_bits_as_one_call() {
+        // 300 × 70 · 70 × 90: several row blocks; compare with one unsplit call, bit for bit.
+        let (m, k, n) = (300, 70, 90);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 89) as f32 - 44.0) / 3.0).collect();
+        let (av, bv) = (view(&a, m, k).unwrap(), view(&b, k, n).unwrap());
+        let mut split = vec![0.5f32; m * n];
+        let mut whole = split.clone();
+        gemm_rows(av, bv, 1.0, view_mut(&mut split, m, n).unwrap());
+        general_mat_mul(1.0, &av, &bv, 1.0, &mut view_mut(&mut whole, m, n).unwrap());
+        assert!(row_block(m) < m, "the test must split");
+        assert_eq!(split, whole);
+    }
 }

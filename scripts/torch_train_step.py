@@ -1,0 +1,73 @@
+"""Times one full-batch training step of the prototype's model in PyTorch (CPU, 2 threads):
+zero_grad, forward, cross-entropy, backward, Adam step, on 500 sequences of 8 tokens,
+heads 8, D = 64 and D = 256, float32. The Rust counterpart is `cargo bench --bench train_step`.
+
+Usage: python3 scripts/torch_train_step.py [--threads 2] [--steps 50]
+"""
+
+import argparse
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MHAClassifier(nn.Module):
+    """The prototype's model (seed/mha_cv_prototype.py), forward only."""
+
+    def __init__(self, vocab, dim, n_heads, seq_len, n_classes):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.pos = nn.Parameter(torch.randn(1, seq_len, dim) * 0.02)
+        self.mha = nn.MultiheadAttention(dim, n_heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, n_classes)
+
+    def forward(self, x):
+        h = self.emb(x) + self.pos
+        attn_out, _ = self.mha(h, h, h)
+        h = self.norm(h + attn_out)
+        h = h.mean(dim=1)
+        return self.head(h)
+
+
+def time_step(dim, heads, steps, warmup=5):
+    torch.manual_seed(42)
+    x = torch.randint(0, 256, (500, 8))
+    y = torch.randint(0, 10, (500,))
+    model = MHAClassifier(256, dim, heads, 8, 10)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return 1e3 * times[len(times) // 2], 1e3 * times[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=50)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32")
+    for dim in (64, 256):
+        median, best = time_step(dim, 8, args.steps)
+        print(f"D={dim} heads=8 batch=500x8: {median:.2f} ms/step (median), {best:.2f} (best)")
+
+
+if __name__ == "__main__":
+    main()

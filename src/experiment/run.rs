@@ -1,0 +1,58 @@
+//! One config's run, as the prototype's `run_experiment`: measure before training, train full
+//! batch with Adam for `epochs` epochs (measuring after epoch `epochs / 2`), measure after.
+
+use std::path::Path;
+
+use super::inputs::Inputs;
+use super::measure::measure;
+use super::result::{ConfigResult, Phase};
+use super::settings::{ConfigKey, Settings};
+use crate::backend::cpu::Cpu;
+use crate::error::Result;
+use crate::io::params::save_params;
+use crate::model::{DeviceData, Model};
+
+/// Trains and measures `key`; `on_epoch(e)` after each epoch; the final parameters are saved
+/// to `save` when given.
+pub fn run_config(
+    settings: &Settings,
+    inputs: &Inputs,
+    key: ConfigKey,
+    save: Option<&Path>,
+    on_epoch: &mut dyn FnMut(usize),
+) -> Result<ConfigResult> {
+    let cfg = inputs.model_config(key);
+    let backend = Cpu::<f32>::new();
+    let data = DeviceData::new(&backend, &inputs.data(key.seed))?;
+    let mut model = Model::new(backend, cfg, &inputs.params(&cfg, key.seed)?)?;
+
+    let pre = measure(&model, &data, key, Phase::Pre, settings)?;
+    let mut losses = Vec::with_capacity(settings.epochs);
+    let (mut mid, mut acc_mid) = (None, None);
+    for epoch in 1..=settings.epochs {
+        losses.push(model.train_step(&data, settings.lr)?);
+        on_epoch(epoch);
+        if Some(epoch) == settings.mid_epoch() {
+            acc_mid = Some(model.accuracy(&data)?);
+            mid = Some(measure(&model, &data, key, Phase::Mid, settings)?);
+        }
+    }
+    let acc = model.accuracy(&data)?;
+    let post = measure(&model, &data, key, Phase::Post, settings)?;
+    if let Some(path) = save {
+        save_params(path, &model.params()?)?;
+    }
+    Ok(ConfigResult {
+        dim: key.dim,
+        heads: key.heads,
+        head_dim: key.head_dim(),
+        seed: key.seed,
+        losses,
+        mid_epoch: settings.mid_epoch(),
+        acc_mid,
+        acc,
+        pre,
+        mid,
+        post,
+    })
+}
