@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::experiment::inputs::Inputs;
 use crate::experiment::result::ConfigResult;
-use crate::experiment::run::run_config;
+use crate::experiment::run::{run_config, Engine};
 use crate::experiment::settings::{ConfigKey, Settings, SettingsLayer};
 use crate::experiment::shard::Shard;
 use crate::experiment::store::Store;
@@ -119,6 +119,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("results"));
     let save_params = layer.save_params.unwrap_or(false);
 
+    let engine = Engine::open(settings.device)?;
     // Everything is checked; only now is the output folder touched.
     let mut store = Store::open(&out, &settings, args.fresh)?;
     let params_dir = save_params.then(|| store.create_params_dir()).transpose()?;
@@ -141,7 +142,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
             let save = params_dir
                 .as_ref()
                 .map(|d| d.join(format!("{}.safetensors", key.stem())));
-            run_config(&settings, &inputs, key, save.as_deref(), on_epoch)
+            run_config(&settings, &inputs, key, save.as_deref(), on_epoch, &engine)
         },
         &mut printer,
     )?;

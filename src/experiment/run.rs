@@ -8,9 +8,40 @@ use super::measure::measure;
 use super::result::{ConfigResult, Phase};
 use super::settings::{ConfigKey, Settings};
 use crate::backend::cpu::Cpu;
+#[cfg(feature = "cuda")]
+use crate::backend::cuda::Cuda;
+use crate::backend::Backend;
+#[cfg(not(feature = "cuda"))]
+use crate::error::Error;
 use crate::error::Result;
 use crate::io::params::save_params;
 use crate::model::{DeviceData, Model};
+use crate::options::Device;
+
+/// Where the configs train: opened once per process (a CUDA context is costly) and shared.
+#[derive(Clone)]
+pub enum Engine {
+    Cpu,
+    #[cfg(feature = "cuda")]
+    Cuda(Cuda),
+}
+
+impl Engine {
+    pub fn open(device: Device) -> Result<Engine> {
+        match device {
+            Device::Cpu => Ok(Engine::Cpu),
+            #[cfg(feature = "cuda")]
+            Device::Cuda => Ok(Engine::Cuda(Cuda::new(0)?)),
+            #[cfg(not(feature = "cuda"))]
+            Device::Cuda => Err(Error::input(CUDA_NOT_BUILT)),
+        }
+    }
+}
+
+/// The message for `--device cuda` in a build without the `cuda` feature.
+pub const CUDA_NOT_BUILT: &str =
+    "--device cuda: this binary was built without the `cuda` feature; \
+     rebuild with `cargo build --release --features cuda` (see README, GPU), or use --device cpu";
 
 /// Trains and measures `key`; `on_epoch(e)` after each epoch; the final parameters are saved
 /// to `save` when given.
@@ -20,9 +51,24 @@ pub fn run_config(
     key: ConfigKey,
     save: Option<&Path>,
     on_epoch: &mut dyn FnMut(usize),
+    engine: &Engine,
+) -> Result<ConfigResult> {
+    match engine {
+        Engine::Cpu => run_on(Cpu::<f32>::new(), settings, inputs, key, save, on_epoch),
+        #[cfg(feature = "cuda")]
+        Engine::Cuda(cuda) => run_on(cuda.clone(), settings, inputs, key, save, on_epoch),
+    }
+}
+
+fn run_on<B: Backend<T = f32>>(
+    backend: B,
+    settings: &Settings,
+    inputs: &Inputs,
+    key: ConfigKey,
+    save: Option<&Path>,
+    on_epoch: &mut dyn FnMut(usize),
 ) -> Result<ConfigResult> {
     let cfg = inputs.model_config(key);
-    let backend = Cpu::<f32>::new();
     let data = DeviceData::new(&backend, &inputs.data(key.seed))?;
     let mut model = Model::new(backend, cfg, &inputs.params(&cfg, key.seed)?)?;
 

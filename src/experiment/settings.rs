@@ -247,10 +247,8 @@ impl Settings {
                 self.init_prefix
             )));
         }
-        if self.device == Device::Cuda {
-            return Err(Error::input(
-                "--device cuda: the CUDA backend is not available in this build yet; use --device cpu",
-            ));
+        if cfg!(not(feature = "cuda")) && self.device == Device::Cuda {
+            return Err(Error::input(super::run::CUDA_NOT_BUILT));
         }
         Ok(())
     }
@@ -427,12 +425,13 @@ mod tests {
                 },
                 "twice",
             ),
+            #[cfg(not(feature = "cuda"))]
             (
                 SettingsLayer {
                     device: Some(Device::Cuda),
                     ..Default::default()
                 },
-                "--device cuda",
+                "--features cuda",
             ),
         ];
         for (layer, needle) in cases {

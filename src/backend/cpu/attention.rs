@@ -22,7 +22,12 @@ use crate::error::Result;
 const LANES: usize = 32;
 
 fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
-    let sizes = [("batch", d.batch), ("seq", d.seq), ("heads", d.heads), ("head_dim", d.head_dim)];
+    let sizes = [
+        ("batch", d.batch),
+        ("seq", d.seq),
+        ("heads", d.heads),
+        ("head_dim", d.head_dim),
+    ];
     check_sizes(op, &sizes)?;
     check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim())
 }
@@ -80,10 +85,7 @@ impl QkvRows {
     }
 }
 
-pub(super) fn forward<T: Scalar>(
-    qkv: &[T],
-    d: AttnDims,
-) -> Result<(Vec<T>, Vec<T>)> {
+pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<T>)> {
     check("attention_fwd", qkv, d)?;
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
@@ -109,7 +111,7 @@ pub(super) fn forward<T: Scalar>(
                         q.iter_mut().zip(src).for_each(|(a, &b)| *a = b * scale);
                     }
                     let p_i = &mut probs_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
-                    // scores[t] = Σ_j qs[j] ⊙ k[t, j]
+                                                                            // scores[t] = Σ_j qs[j] ⊙ k[t, j]
                     for (t, score) in p_i.chunks_exact_mut(n).enumerate() {
                         for (j, q) in qs.chunks_exact(n).enumerate() {
                             mul_add(score, q, lane(at.row(t, 1, h, j)));
@@ -128,7 +130,10 @@ pub(super) fn forward<T: Scalar>(
                         }
                     }
                     for score in p_i.chunks_exact_mut(n) {
-                        score.iter_mut().zip(sum.iter()).for_each(|(v, &z)| *v = *v / z);
+                        score
+                            .iter_mut()
+                            .zip(sum.iter())
+                            .for_each(|(v, &z)| *v = *v / z);
                     }
                     // out[i, j] = Σ_t p[t] ⊙ v[t, j]
                     for j in 0..hd {
@@ -200,7 +205,8 @@ pub(super) fn backward<T: Scalar>(
                         }
                     }
                     for j in 0..hd {
-                        for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
+                        for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate()
+                        {
                             let dq = &mut dx[at.row(i, 0, h, j) * n..][..n];
                             mul_add(dq, sds, lane(at.row(t, 1, h, j)));
                             let dk = &mut dx[at.row(t, 1, h, j) * n..][..n];
