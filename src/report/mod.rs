@@ -1,1 +1,3 @@
 //! (room filled by its issue)
+
+pub mod figures;
