@@ -1,10 +1,168 @@
-//! `mha-cv bench` (placeholder until its issue lands).
+//! `mha-cv bench det`: throughput of the batched 6×6 determinant.
+//!
+//! Each run times one `det6_batch` call on a fresh batch of random matrices (entries uniform in
+//! [−1, 1), drawn from `Rng` with a new seed per run; drawing is not timed). The first
+//! `--warmup` runs are discarded; the median of the next `--repeats` is reported.
 
+use std::time::Instant;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::backend::Scalar;
 use crate::error::{Error, Result};
+use crate::geometry::det6::det6_batch_with;
+use crate::geometry::kernel::Kernel;
+use crate::options::{Device, Precision};
+use crate::rng::Rng;
 
-#[derive(clap::Args, Debug, Default)]
-pub struct BenchArgs {}
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
 
-pub fn run(_args: BenchArgs) -> Result<()> {
-    Err(Error::input("`mha-cv bench` is not built yet"))
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchWhat {
+    /// The batched 6×6 determinant: determinants per second on random matrices.
+    Det(DetArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DetArgs {
+    /// Matrices per call.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub batch: usize,
+    #[arg(long, value_enum, default_value_t = Precision::F64)]
+    pub precision: Precision,
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    pub device: Device,
+    /// CPU kernel: the widest available one unless named.
+    #[arg(long, value_enum, default_value_t = KernelArg::Auto)]
+    pub kernel: KernelArg,
+    /// Timed runs (the median is reported).
+    #[arg(long, default_value_t = 7)]
+    pub repeats: usize,
+    /// Untimed runs before the timed ones.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Print one JSON object instead of a line of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum KernelArg {
+    Auto,
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+/// What `--json` prints.
+#[derive(Serialize, Debug)]
+struct DetReport {
+    device: Device,
+    precision: Precision,
+    kernel: &'static str,
+    threads: usize,
+    batch: usize,
+    repeats: usize,
+    warmup: usize,
+    seconds_median: f64,
+    seconds_min: f64,
+    dets_per_second: f64,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    match args.what {
+        BenchWhat::Det(a) => run_det(a),
+    }
+}
+
+fn run_det(a: DetArgs) -> Result<()> {
+    if a.device == Device::Cuda {
+        return Err(Error::device(
+            "bench det --device cuda: the GPU determinant is not built into this binary yet; \
+             use --device cpu",
+        ));
+    }
+    if a.batch == 0 || a.repeats == 0 {
+        return Err(Error::input(format!(
+            "bench det: --batch {} and --repeats {} must both be at least 1",
+            a.batch, a.repeats
+        )));
+    }
+    let kernel = match a.kernel {
+        KernelArg::Auto => Kernel::detect(),
+        KernelArg::Scalar => Kernel::Scalar,
+        KernelArg::Avx2 => Kernel::Avx2,
+        KernelArg::Avx512 => Kernel::Avx512,
+    };
+    let mut times = match a.precision {
+        Precision::F32 => time_runs::<f32>(kernel, &a)?,
+        Precision::F64 => time_runs::<f64>(kernel, &a)?,
+    };
+    times.sort_by(f64::total_cmp);
+    let seconds_median = times[times.len() / 2];
+    let report = DetReport {
+        device: a.device,
+        precision: a.precision,
+        kernel: kernel.name(),
+        threads: rayon::current_num_threads(),
+        batch: a.batch,
+        repeats: a.repeats,
+        warmup: a.warmup,
+        seconds_median,
+        seconds_min: times[0],
+        dets_per_second: a.batch as f64 / seconds_median,
+    };
+    if a.json {
+        let text = serde_json::to_string(&report)
+            .map_err(|e| Error::input(format!("bench det: cannot write JSON: {e}")))?;
+        println!("{text}");
+    } else {
+        println!(
+            "det6 {} {} ({} kernel, {} threads): batch {}, median {:.3} ms of {} runs \
+             (min {:.3} ms) → {:.1} M det/s",
+            report.device,
+            report.precision,
+            report.kernel,
+            report.threads,
+            report.batch,
+            report.seconds_median * 1e3,
+            report.repeats,
+            report.seconds_min * 1e3,
+            report.dets_per_second / 1e6
+        );
+    }
+    Ok(())
+}
+
+/// Seconds of each timed run.
+fn time_runs<T: Scalar>(kernel: Kernel, a: &DetArgs) -> Result<Vec<f64>> {
+    let mut mats = vec![T::zero(); 36 * a.batch];
+    let mut out = vec![T::zero(); a.batch];
+    let mut times = Vec::with_capacity(a.repeats);
+    for run in 0..a.warmup + a.repeats {
+        fill_uniform(&mut mats, run as u64);
+        let start = Instant::now();
+        det6_batch_with(kernel, &mats, &mut out)?;
+        let seconds = start.elapsed().as_secs_f64();
+        std::hint::black_box(&out);
+        if run >= a.warmup {
+            times.push(seconds);
+        }
+    }
+    Ok(times)
+}
+
+/// Entries uniform in [−1, 1), one generator stream per block of 4096 values (in parallel).
+fn fill_uniform<T: Scalar>(xs: &mut [T], seed: u64) {
+    xs.par_chunks_mut(4096).enumerate().for_each(|(i, c)| {
+        let mut rng = Rng::stream(seed, i as u64);
+        for x in c {
+            *x = <T as Scalar>::from_f64(rng.uniform_in(-1.0, 1.0));
+        }
+    });
 }

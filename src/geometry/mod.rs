@@ -1,1 +1,16 @@
-//! (room filled by its issue)
+//! The Cayley–Menger core, independent of training: the batched 6×6 determinant (`det6`),
+//! squared volumes of 4-simplices from points or from row indices (`cayley_menger`), the
+//! sampling of 5-row subsets (`sampler`) and the CV statistic (`cv`).
+//!
+//! The determinant kernels run several matrices per SIMD instruction (`kernel`, `simd`),
+//! chosen at run time; every kernel gives bit-identical results.
+
+pub mod cayley_menger;
+pub mod cv;
+pub mod det6;
+mod distance;
+pub mod kernel;
+pub mod sampler;
+mod simd;
+
+pub use kernel::Kernel;

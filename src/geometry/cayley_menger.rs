@@ -1,0 +1,268 @@
+//! Squared volumes of 4-simplices (5 points in D dimensions) by the Cayley–Menger determinant:
+//!
+//! ```text
+//!        | 0  1    1    1    1    1   |
+//!        | 1  0    d²01 d²02 d²03 d²04 |
+//! CM  =  | 1  d²01 0    d²12 d²13 d²14 |        vol² = −det(CM) / 9216   (9216 = 2⁴·(4!)²)
+//!        | 1  d²02 d²12 0    d²23 d²24 |
+//!        | 1  d²03 d²13 d²23 0    d²34 |
+//!        | 1  d²04 d²14 d²24 d²34 0    |
+//! ```
+//!
+//! Squared distances are direct differences, Σ_c (p_i[c] − p_j[c])² (`distance::sqdist`): the
+//! Gram form |a|² + |b|² − 2a·b loses digits when points sit far from the origin. The 6×6
+//! determinants go through the same pivoted lane kernel as `det6_batch`, one simplex per lane,
+//! so f32 and f64 and every kernel give the same bits (`kernel`).
+//!
+//! Accuracy (`../../docs/geometry.md`): the absolute error of vol² is about c·u·H, where u is
+//! the unit roundoff of T and H = ∏ₖ |pₖ − p₀|² / 576 (Hadamard's bound on vol²).
+
+use rayon::prelude::*;
+
+use super::distance::sqdist;
+use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
+use super::simd::Vector;
+use crate::backend::Scalar;
+use crate::error::{Error, Result};
+
+/// Simplices per rayon task.
+const CHUNK: usize = 1024;
+
+/// The 10 vertex pairs (i < j) in the order the squared distances are kept.
+const PAIRS: [(usize, usize); 10] = [
+    (0, 1),
+    (0, 2),
+    (0, 3),
+    (0, 4),
+    (1, 2),
+    (1, 3),
+    (1, 4),
+    (2, 3),
+    (2, 4),
+    (3, 4),
+];
+
+/// vol² of B simplices given as points (B, 5, D) → `out` (B).
+pub fn vol2_from_points<T: Scalar>(
+    points: &[T],
+    batch: usize,
+    dim: usize,
+    out: &mut [T],
+) -> Result<()> {
+    vol2_from_points_with(Kernel::detect(), points, batch, dim, out)
+}
+
+/// `vol2_from_points` on a chosen kernel (bit-identical results on every kernel).
+pub fn vol2_from_points_with<T: Scalar>(
+    kernel: Kernel,
+    points: &[T],
+    batch: usize,
+    dim: usize,
+    out: &mut [T],
+) -> Result<()> {
+    let expected = batch.checked_mul(5).and_then(|n| n.checked_mul(dim));
+    if expected != Some(points.len()) {
+        return Err(Error::input(format!(
+            "vol2_from_points: {} values, expected batch·5·dim = {batch}·5·{dim}",
+            points.len()
+        )));
+    }
+    check_out("vol2_from_points", out.len(), batch)?;
+    check_finite("vol2_from_points: points", points, dim.max(1))?;
+    check_kernel(kernel)?;
+    run(kernel, &Points { points, dim }, out);
+    Ok(())
+}
+
+/// vol² of the simplices whose vertices are rows of `matrix` (rows, cols), row-major:
+/// `out[s]` is the vol² of rows idx[s][0..5], without gathering the points.
+/// Every index must be < rows and the 5 indices of a tuple distinct.
+pub fn vol2_fused<T: Scalar>(
+    matrix: &[T],
+    rows: usize,
+    cols: usize,
+    idx: &[[u32; 5]],
+    out: &mut [T],
+) -> Result<()> {
+    vol2_fused_with(Kernel::detect(), matrix, rows, cols, idx, out)
+}
+
+/// `vol2_fused` on a chosen kernel (bit-identical results on every kernel).
+pub fn vol2_fused_with<T: Scalar>(
+    kernel: Kernel,
+    matrix: &[T],
+    rows: usize,
+    cols: usize,
+    idx: &[[u32; 5]],
+    out: &mut [T],
+) -> Result<()> {
+    if rows.checked_mul(cols) != Some(matrix.len()) {
+        return Err(Error::input(format!(
+            "vol2_fused: matrix holds {} values, expected rows·cols = {rows}·{cols}",
+            matrix.len()
+        )));
+    }
+    check_out("vol2_fused", out.len(), idx.len())?;
+    for (s, tuple) in idx.iter().enumerate() {
+        check_tuple(s, tuple, rows)?;
+    }
+    check_finite("vol2_fused: matrix", matrix, cols.max(1))?;
+    check_kernel(kernel)?;
+    run(kernel, &Rows { matrix, cols, idx }, out);
+    Ok(())
+}
+
+fn check_out(what: &str, got: usize, expected: usize) -> Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "{what}: output holds {got} values, expected {expected} (one per simplex)"
+        )))
+    }
+}
+
+/// Each index < rows, the five distinct.
+fn check_tuple(s: usize, tuple: &[u32; 5], rows: usize) -> Result<()> {
+    for (i, &v) in tuple.iter().enumerate() {
+        if v as usize >= rows {
+            return Err(Error::input(format!(
+                "vol2_fused: sample {s}: index {v} is out of range; the matrix has {rows} rows \
+                 (valid indices 0..{rows})"
+            )));
+        }
+        if tuple[..i].contains(&v) {
+            return Err(Error::input(format!(
+                "vol2_fused: sample {s}: index {v} appears twice in {tuple:?}; a 4-simplex \
+                 needs 5 distinct rows"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Err naming the first non-finite value (as row, column of `width`-long rows).
+fn check_finite<T: Scalar>(what: &str, xs: &[T], width: usize) -> Result<()> {
+    match xs.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::input(format!(
+            "{what}: value at row {}, column {} is {}; volumes need finite coordinates",
+            i / width,
+            i % width,
+            xs[i]
+        ))),
+    }
+}
+
+fn check_kernel(kernel: Kernel) -> Result<()> {
+    if kernel.is_available() {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "Cayley–Menger volumes: this CPU cannot run the {kernel} kernel; available: {:?}",
+            Kernel::available()
+        )))
+    }
+}
+
+/// Where the 5 vertices of simplex s come from.
+trait Simplices<T>: Sync {
+    /// Vertex i of simplex s.
+    fn vertex(&self, s: usize, i: usize) -> &[T];
+}
+
+/// (B, 5, D) gathered points.
+struct Points<'a, T> {
+    points: &'a [T],
+    dim: usize,
+}
+
+impl<T: Scalar> Simplices<T> for Points<'_, T> {
+    #[inline(always)]
+    fn vertex(&self, s: usize, i: usize) -> &[T] {
+        let start = (5 * s + i) * self.dim;
+        &self.points[start..start + self.dim]
+    }
+}
+
+/// Rows of a (rows, cols) matrix picked by validated index tuples.
+struct Rows<'a, T> {
+    matrix: &'a [T],
+    cols: usize,
+    idx: &'a [[u32; 5]],
+}
+
+impl<T: Scalar> Simplices<T> for Rows<'_, T> {
+    #[inline(always)]
+    fn vertex(&self, s: usize, i: usize) -> &[T] {
+        let start = self.idx[s][i] as usize * self.cols;
+        &self.matrix[start..start + self.cols]
+    }
+}
+
+/// vol² of every simplex of `src` into `out` (one per simplex), in parallel chunks.
+fn run<T: Scalar, S: Simplices<T>>(kernel: Kernel, src: &S, out: &mut [T]) {
+    if out.len() <= CHUNK {
+        dispatch::<T, _>(kernel, Vol2Chunk { src, first: 0, out });
+    } else {
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, o)| {
+            dispatch::<T, _>(
+                kernel,
+                Vol2Chunk {
+                    src,
+                    first: c * CHUNK,
+                    out: o,
+                },
+            );
+        });
+    }
+}
+
+/// One thread's share: simplices first..first+out.len(), LANES at a time.
+struct Vol2Chunk<'a, T, S> {
+    src: &'a S,
+    first: usize,
+    out: &'a mut [T],
+}
+
+impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<V: Vector<T>>(self) {
+        let lanes = V::LANES;
+        // d2[p·LANES + l]: squared distance of pair p in lane l. Lanes past the end of a short
+        // last group keep earlier finite values (or 1s) and are not written out.
+        let mut d2 = vec![T::one(); 10 * lanes];
+        let mut vol2 = vec![T::zero(); lanes];
+        for (g, o) in self.out.chunks_mut(lanes).enumerate() {
+            for l in 0..o.len() {
+                let s = self.first + g * lanes + l;
+                for (p, &(i, j)) in PAIRS.iter().enumerate() {
+                    d2[p * lanes + l] = sqdist(self.src.vertex(s, i), self.src.vertex(s, j));
+                }
+            }
+            let d: [V; 10] = std::array::from_fn(|p| V::load(&d2[p * lanes..]));
+            vol2_lanes(&d).store(&mut vol2);
+            o.copy_from_slice(&vol2[..o.len()]);
+        }
+    }
+}
+
+/// vol² = −det(CM)/9216 for LANES simplices from their squared distances (in `PAIRS` order).
+#[inline(always)]
+fn vol2_lanes<T: Scalar, V: Vector<T>>(d2: &[V; 10]) -> V {
+    let zero = V::splat(T::zero());
+    let one = V::splat(T::one());
+    let mut a = [zero; 36];
+    for k in 1..6 {
+        a[k] = one;
+        a[6 * k] = one;
+    }
+    for (p, &(i, j)) in PAIRS.iter().enumerate() {
+        a[6 * (i + 1) + j + 1] = d2[p];
+        a[6 * (j + 1) + i + 1] = d2[p];
+    }
+    let det = det6_block::<T, V>(&mut a);
+    det.div(V::splat(<T as Scalar>::from_f64(9216.0))).neg()
+}
