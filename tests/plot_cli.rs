@@ -18,7 +18,9 @@ fn results_json() -> Value {
                                    "losses": [2.3, 2.1], "mid_epoch": 1, "acc_mid": 0.5, "acc": 0.9});
                 for phase in ["pre", "mid", "post"] {
                     let mut metrics = Map::new();
-                    for row in rows.iter().filter(|x| (x.seed, x.dim, x.heads, x.phase.as_str()) == (seed, dim, heads, phase)) {
+                    for row in rows.iter().filter(|x| {
+                        (x.seed, x.dim, x.heads, x.phase.as_str()) == (seed, dim, heads, phase)
+                    }) {
                         let mut m = json!({"rows": 512, "cols": row.head_dim, "cv": row.cv, "valid": 300,
                                            "ci_low": row.ci_low, "ci_high": row.ci_high,
                                            "null_cv": row.null_cv, "null_sd": row.null_sd, "z": row.z});
@@ -38,15 +40,27 @@ fn results_json() -> Value {
 }
 
 fn plot(dir: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mha-cv")).arg("plot").arg(dir).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_mha-cv"))
+        .arg("plot")
+        .arg(dir)
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn plot_writes_figures_and_the_page() {
     let dir = temp_dir("plot-cli");
-    std::fs::write(dir.join("results.json"), serde_json::to_string_pretty(&results_json()).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&results_json()).unwrap(),
+    )
+    .unwrap();
     let out = plot(&dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut svgs: Vec<String> = std::fs::read_dir(dir.join("figures"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -60,7 +74,10 @@ fn plot_writes_figures_and_the_page() {
         assert!(html.contains(&format!("src=\"figures/{f}\"")), "{f}");
     }
     let heat = std::fs::read_to_string(dir.join("figures/heatmap_act_Q_h0.svg")).unwrap();
-    assert_eq!(heat.matches("class=\"cell").count(), DIMS.len() * HEADS.len());
+    assert_eq!(
+        heat.matches("class=\"cell").count(),
+        DIMS.len() * HEADS.len()
+    );
     assert!(html.contains("epochs: 2"), "settings shown");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -77,6 +94,9 @@ fn plot_errors_name_the_problem_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no \"results\" array"), "{err}");
-    assert!(!dir.join("report.html").exists(), "nothing written on error");
+    assert!(
+        !dir.join("report.html").exists(),
+        "nothing written on error"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -52,7 +52,10 @@ fn aggregate_equals_direct_computation() {
     for a in &aggs {
         let group: Vec<&SeedRow> = rows
             .iter()
-            .filter(|r| (r.dim, r.heads, r.phase.as_str(), r.metric.as_str()) == (a.dim, a.heads, a.phase.as_str(), a.metric.as_str()))
+            .filter(|r| {
+                (r.dim, r.heads, r.phase.as_str(), r.metric.as_str())
+                    == (a.dim, a.heads, a.phase.as_str(), a.metric.as_str())
+            })
             .collect();
         let valid: Vec<&SeedRow> = group.iter().copied().filter(|r| r.cv.is_some()).collect();
         let xs: Vec<f64> = valid.iter().map(|r| r.cv.unwrap()).collect();
@@ -68,8 +71,14 @@ fn aggregate_equals_direct_computation() {
         assert!((a.cv_sd.unwrap() - sd).abs() < 1e-12, "{a:?}");
         let all_ci = valid.iter().all(|r| r.ci_low.is_some());
         if all_ci {
-            let lo = valid.iter().map(|r| r.ci_low.unwrap()).fold(f64::INFINITY, f64::min);
-            let hi = valid.iter().map(|r| r.ci_high.unwrap()).fold(f64::NEG_INFINITY, f64::max);
+            let lo = valid
+                .iter()
+                .map(|r| r.ci_low.unwrap())
+                .fold(f64::INFINITY, f64::min);
+            let hi = valid
+                .iter()
+                .map(|r| r.ci_high.unwrap())
+                .fold(f64::NEG_INFINITY, f64::max);
             assert_eq!((a.ci_low, a.ci_high), (Some(lo), Some(hi)));
         } else {
             assert_eq!((a.ci_low, a.ci_high), (None, None));
@@ -82,20 +91,37 @@ fn aggregate_equals_direct_computation() {
         assert!((z_of_mean - z).abs() < 1e-9);
         let (lo, hi) = match (a.ci_low, a.ci_high) {
             (Some(l), Some(h)) => (l, h),
-            _ => (xs.iter().copied().fold(1.0, f64::min), xs.iter().copied().fold(0.0, f64::max)),
+            _ => (
+                xs.iter().copied().fold(1.0, f64::min),
+                xs.iter().copied().fold(0.0, f64::max),
+            ),
         };
         let band = valid.len() == group.len() && 0.13 < lo && hi < 0.30;
         assert_eq!(a.band, band, "{a:?}");
     }
     // The groups come out in the order of their first row.
-    assert_eq!((aggs[0].dim, aggs[0].heads, aggs[0].phase.as_str(), aggs[0].metric.as_str()), (64, 1, "pre", "emb"));
-    assert!(aggs.iter().any(|a| a.n_valid == 3), "the N/A row is counted out");
+    assert_eq!(
+        (
+            aggs[0].dim,
+            aggs[0].heads,
+            aggs[0].phase.as_str(),
+            aggs[0].metric.as_str()
+        ),
+        (64, 1, "pre", "emb")
+    );
+    assert!(
+        aggs.iter().any(|a| a.n_valid == 3),
+        "the N/A row is counted out"
+    );
 }
 
 #[test]
 fn one_seed_passes_through_unchanged() {
     let rows: Vec<SeedRow> = rows().into_iter().filter(|r| r.seed == 42).collect();
     for (a, r) in aggregate(&rows).unwrap().iter().zip(&rows) {
-        assert_eq!((a.cv_mean, a.cv_sd, a.ci_low, a.ci_high, a.z), (r.cv, None, r.ci_low, r.ci_high, r.z));
+        assert_eq!(
+            (a.cv_mean, a.cv_sd, a.ci_low, a.ci_high, a.z),
+            (r.cv, None, r.ci_low, r.ci_high, r.z)
+        );
     }
 }

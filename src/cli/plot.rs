@@ -15,7 +15,13 @@ pub struct PlotArgs {
 pub fn run(args: PlotArgs) -> Result<()> {
     let written = plot_dir(&args.dir)?;
     let figures = written.len().saturating_sub(1);
-    let page = written.last().map(|p| p.display().to_string()).unwrap_or_default();
-    println!("wrote {figures} figures under {} and {page}", args.dir.join("figures").display());
+    let page = written
+        .last()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    println!(
+        "wrote {figures} figures under {} and {page}",
+        args.dir.join("figures").display()
+    );
     Ok(())
 }

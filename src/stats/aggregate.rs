@@ -67,9 +67,8 @@ fn mean(xs: &[f64]) -> Option<f64> {
 
 fn sd(xs: &[f64]) -> Option<f64> {
     let m = mean(xs)?;
-    (xs.len() >= 2).then(|| {
-        (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64).sqrt()
-    })
+    (xs.len() >= 2)
+        .then(|| (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (xs.len() - 1) as f64).sqrt())
 }
 
 /// Groups `rows` by (dim, heads, phase, metric), in order of first appearance. Err when a
@@ -98,13 +97,18 @@ pub fn aggregate(rows: &[SeedRow]) -> Result<Vec<Aggregate>> {
 fn one(group: &[&SeedRow]) -> Aggregate {
     let first = group[0];
     let valid: Vec<&SeedRow> = group.iter().copied().filter(|r| r.cv.is_some()).collect();
-    let pick = |f: fn(&SeedRow) -> Option<f64>| -> Vec<f64> { valid.iter().filter_map(|r| f(r)).collect() };
+    let pick = |f: fn(&SeedRow) -> Option<f64>| -> Vec<f64> {
+        valid.iter().filter_map(|r| f(r)).collect()
+    };
     let cvs = pick(|r| r.cv);
     let lows = pick(|r| r.ci_low);
     let highs = pick(|r| r.ci_high);
     let has_ci = !valid.is_empty() && lows.len() == valid.len() && highs.len() == valid.len();
     let (ci_low, ci_high) = if has_ci {
-        (lows.iter().copied().reduce(f64::min), highs.iter().copied().reduce(f64::max))
+        (
+            lows.iter().copied().reduce(f64::min),
+            highs.iter().copied().reduce(f64::max),
+        )
     } else {
         (None, None)
     };
@@ -159,14 +163,23 @@ mod tests {
     fn band_needs_the_whole_interval_inside() {
         let flag = |rows: &[SeedRow]| aggregate(rows).unwrap()[0].band;
         assert!(flag(&[row(1, Some(0.2), Some((0.15, 0.25)))]));
-        assert!(!flag(&[row(1, Some(0.2), Some((0.12, 0.25)))]), "low end outside");
-        assert!(!flag(&[row(1, Some(0.2), Some((0.15, 0.30)))]), "the band is open at 0.30");
+        assert!(
+            !flag(&[row(1, Some(0.2), Some((0.12, 0.25)))]),
+            "low end outside"
+        );
+        assert!(
+            !flag(&[row(1, Some(0.2), Some((0.15, 0.30)))]),
+            "the band is open at 0.30"
+        );
         // Without intervals: the prototype's point rule for one seed, the range for several.
         assert!(flag(&[row(1, Some(0.2), None)]));
         assert!(!flag(&[row(1, Some(0.2), None), row(2, Some(0.31), None)]));
         // A seed with N/A, or a seed's interval outside, removes the flag.
         assert!(!flag(&[row(1, Some(0.2), None), row(2, None, None)]));
-        assert!(!flag(&[row(1, Some(0.2), Some((0.15, 0.25))), row(2, Some(0.2), Some((0.1, 0.25)))]));
+        assert!(!flag(&[
+            row(1, Some(0.2), Some((0.15, 0.25))),
+            row(2, Some(0.2), Some((0.1, 0.25)))
+        ]));
     }
 
     #[test]

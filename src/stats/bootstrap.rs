@@ -35,7 +35,11 @@ pub struct BootstrapOptions {
 impl BootstrapOptions {
     /// The defaults (1000 resamples, 95%) with the given seed.
     pub fn with_seed(seed: u64) -> Self {
-        BootstrapOptions { resamples: RESAMPLES, level: LEVEL, seed }
+        BootstrapOptions {
+            resamples: RESAMPLES,
+            level: LEVEL,
+            seed,
+        }
     }
 }
 
@@ -72,7 +76,9 @@ pub fn bootstrap_ci(vols: &[f64], opts: &BootstrapOptions) -> Result<Interval> {
         )));
     }
     if !vols.iter().all(|v| v.is_finite()) {
-        return Err(Error::input("bootstrap: non-finite volume; pass the kept volumes of a CvOutcome::Value"));
+        return Err(Error::input(
+            "bootstrap: non-finite volume; pass the kept volumes of a CvOutcome::Value",
+        ));
     }
     if opts.resamples < 2 || !(opts.level > 0.0 && opts.level < 1.0) {
         return Err(Error::input(format!(
@@ -82,18 +88,30 @@ pub fn bootstrap_ci(vols: &[f64], opts: &BootstrapOptions) -> Result<Interval> {
     }
     let n = vols.len();
     let mut rng = Rng::stream(opts.seed, BOOTSTRAP_STREAM);
-    let mut resample = vec![0.0; n];
+    // One pass per resample over deviations from the sample mean c: with d = v − c,
+    // var = (Σd² − (Σd)²/n) / (n − 1) and mean = c + Σd/n. Centring keeps the cancellation
+    // at the size of the resample's mean shift, so this matches `cv_of` to ~1e-15 relative.
+    let c = vols.iter().sum::<f64>() / n as f64;
+    let dev: Vec<f64> = vols.iter().map(|v| v - c).collect();
+    let nf = n as f64;
     let mut cvs: Vec<f64> = (0..opts.resamples)
         .map(|_| {
-            for r in resample.iter_mut() {
-                *r = vols[rng.below(n as u64) as usize];
+            let (mut sum, mut sq) = (0.0, 0.0);
+            for _ in 0..n {
+                let d = dev[rng.below(n as u64) as usize];
+                sum += d;
+                sq += d * d;
             }
-            cv_of(&resample)
+            let var = ((sq - sum * sum / nf) / (nf - 1.0)).max(0.0);
+            var.sqrt() / (c + sum / nf + CV_MEAN_EPS)
         })
         .collect();
     cvs.sort_by(f64::total_cmp);
     let tail = (1.0 - opts.level) / 2.0;
-    Ok(Interval { low: quantile(&cvs, tail), high: quantile(&cvs, 1.0 - tail) })
+    Ok(Interval {
+        low: quantile(&cvs, tail),
+        high: quantile(&cvs, 1.0 - tail),
+    })
 }
 
 /// The q-quantile of sorted values, interpolating linearly between order statistics (NumPy's
@@ -111,22 +129,67 @@ mod tests {
 
     #[test]
     fn quantile_matches_numpy() {
-        // numpy.quantile([1, 2, 4, 8], [0, 0.25, 0.5, 0.975, 1]) = [1, 1.75, 3, 7.4, 8].
+        // numpy.quantile([1, 2, 4, 8], [0, 0.25, 0.5, 0.975, 1]) = [1, 1.75, 3, 7.7, 8].
         let s = [1.0, 2.0, 4.0, 8.0];
-        for (q, want) in [(0.0, 1.0), (0.25, 1.75), (0.5, 3.0), (0.975, 7.4), (1.0, 8.0)] {
+        for (q, want) in [
+            (0.0, 1.0),
+            (0.25, 1.75),
+            (0.5, 3.0),
+            (0.975, 7.7),
+            (1.0, 8.0),
+        ] {
             assert!((quantile(&s, q) - want).abs() < 1e-12, "q {q}");
         }
+    }
+
+    #[test]
+    fn one_pass_statistic_equals_cv_of_the_resample() {
+        // One resample with the bootstrap's draw order, built explicitly and given to cv_of:
+        // the interval of a single resample at any level is that resample's CV.
+        let vols: Vec<f64> = (0..40)
+            .map(|i| 1.0 + 0.3 * (i as f64 * 0.7).sin())
+            .collect();
+        let mut rng = Rng::stream(3, BOOTSTRAP_STREAM);
+        let first: Vec<f64> = (0..40).map(|_| vols[rng.below(40) as usize]).collect();
+        let second: Vec<f64> = (0..40).map(|_| vols[rng.below(40) as usize]).collect();
+        let opts = BootstrapOptions {
+            resamples: 2,
+            level: 0.5,
+            seed: 3,
+        };
+        let ci = bootstrap_ci(&vols, &opts).unwrap();
+        let (a, b) = (cv_of(&first), cv_of(&second));
+        // Quantiles 0.25 / 0.75 of two values: 3a/4 + b/4 and a/4 + 3b/4 (sorted). 1e-14:
+        // centred one-pass sums against two-pass, 40 values of order 1.
+        let (lo, hi) = (a.min(b), a.max(b));
+        assert!(
+            (ci.low - (0.75 * lo + 0.25 * hi)).abs() < 1e-14,
+            "{ci:?} {a} {b}"
+        );
+        assert!(
+            (ci.high - (0.25 * lo + 0.75 * hi)).abs() < 1e-14,
+            "{ci:?} {a} {b}"
+        );
     }
 
     #[test]
     fn same_seed_same_interval_and_bad_input_is_refused() {
         let vols: Vec<f64> = (1..=50).map(|i| i as f64).collect();
         let a = bootstrap_ci(&vols, &BootstrapOptions::with_seed(7)).unwrap();
-        assert_eq!(a, bootstrap_ci(&vols, &BootstrapOptions::with_seed(7)).unwrap());
-        assert_ne!(a, bootstrap_ci(&vols, &BootstrapOptions::with_seed(8)).unwrap());
+        assert_eq!(
+            a,
+            bootstrap_ci(&vols, &BootstrapOptions::with_seed(7)).unwrap()
+        );
+        assert_ne!(
+            a,
+            bootstrap_ci(&vols, &BootstrapOptions::with_seed(8)).unwrap()
+        );
         assert!(a.low < cv_of(&vols) && cv_of(&vols) < a.high, "{a:?}");
         assert!(bootstrap_ci(&vols[..9], &BootstrapOptions::with_seed(7)).is_err());
-        let bad = BootstrapOptions { level: 1.0, ..BootstrapOptions::with_seed(7) };
+        let bad = BootstrapOptions {
+            level: 1.0,
+            ..BootstrapOptions::with_seed(7)
+        };
         assert!(bootstrap_ci(&vols, &bad).is_err());
     }
 }

@@ -79,7 +79,9 @@ fn tag_end(s: &str) -> Result<usize, String> {
 
 fn is_name(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
 }
 
@@ -94,14 +96,20 @@ fn parse_tag(inner: &str) -> Result<String, String> {
     let mut seen: Vec<&str> = Vec::new();
     let mut rest = inner[name_end..].trim_start();
     while !rest.is_empty() {
-        let eq = rest.find('=').ok_or(format!("attribute without value in <{name}>"))?;
+        let eq = rest
+            .find('=')
+            .ok_or(format!("attribute without value in <{name}>"))?;
         let attr = rest[..eq].trim();
         if !is_name(attr) || seen.contains(&attr) {
             return Err(format!("bad or repeated attribute {attr:?} in <{name}>"));
         }
         seen.push(attr);
         let value = rest[eq + 1..].trim_start();
-        let q = value.chars().next().filter(|c| *c == '"' || *c == '\'').ok_or("unquoted attribute")?;
+        let q = value
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+            .ok_or("unquoted attribute")?;
         let close = value[1..].find(q).ok_or("unterminated attribute")? + 1;
         check_entities(&value[1..close])?;
         rest = value[close + 1..].trim_start();
@@ -116,7 +124,9 @@ fn check_entities(text: &str) -> Result<(), String> {
         let end = after.find(';').ok_or("'&' without ';'")?;
         let ent = &after[..end];
         let ok = ["amp", "lt", "gt", "quot", "apos"].contains(&ent)
-            || ent.strip_prefix('#').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            || ent
+                .strip_prefix('#')
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
         if !ok {
             return Err(format!("unknown entity &{ent};"));
         }
@@ -141,8 +151,13 @@ pub fn seed_rows() -> Vec<SeedRow> {
                 for (p, phase) in ["pre", "mid", "post"].into_iter().enumerate() {
                     for metric in ["emb", "act_Q_h0"] {
                         let hd = dim / heads;
-                        let cv = 0.6 / (hd as f64).sqrt() + 0.01 * p as f64 + 0.002 * seed as f64 - 0.08;
-                        let missing = dim == 64 && heads == 2 && phase == "post" && metric == "emb" && seed == 43;
+                        let cv =
+                            0.6 / (hd as f64).sqrt() + 0.01 * p as f64 + 0.002 * seed as f64 - 0.08;
+                        let missing = dim == 64
+                            && heads == 2
+                            && phase == "post"
+                            && metric == "emb"
+                            && seed == 43;
                         rows.push(SeedRow {
                             dim,
                             heads,

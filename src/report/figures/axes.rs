@@ -23,7 +23,9 @@ impl YAxis {
     /// An axis reaching a little above `max` (at least 0.35, so the band is always in view).
     pub fn covering(max: f64) -> Self {
         let max = if max.is_finite() { max.max(0.35) } else { 0.35 };
-        YAxis { top: (max * 1.1 * 20.0).ceil() / 20.0 }
+        YAxis {
+            top: (max * 1.1 * 20.0).ceil() / 20.0,
+        }
     }
 
     pub fn y(&self, v: f64) -> f64 {
@@ -32,9 +34,21 @@ impl YAxis {
 
     /// The frame, ticks every 0.05 or 0.1, the band as a grey strip, the title and y label.
     pub fn draw(&self, svg: &mut Svg, title: &str, x_label: &str) {
-        svg.text((LEFT, 24.0), title, 15.0, "start", &[("font-weight", "bold".into())]);
+        svg.text(
+            (LEFT, 24.0),
+            title,
+            15.0,
+            "start",
+            &[("font-weight", "bold".into())],
+        );
         let (band_top, band_bottom) = (self.y(BAND_HIGH), self.y(BAND_LOW));
-        svg.rect(LEFT, band_top, PLOT_W, band_bottom - band_top, &[("fill", "#eeeeee".into())]);
+        svg.rect(
+            LEFT,
+            band_top,
+            PLOT_W,
+            band_bottom - band_top,
+            &[("fill", "#eeeeee".into())],
+        );
         svg.text(
             (LEFT + PLOT_W - 4.0, band_top + 12.0),
             &format!("band {BAND_LOW}–{BAND_HIGH}"),
@@ -42,7 +56,13 @@ impl YAxis {
             "end",
             &[("fill", "#777777".into())],
         );
-        svg.rect(LEFT, TOP, PLOT_W, PLOT_H, &[("fill", "none".into()), ("stroke", "black".into())]);
+        svg.rect(
+            LEFT,
+            TOP,
+            PLOT_W,
+            PLOT_H,
+            &[("fill", "none".into()), ("stroke", "black".into())],
+        );
         let step = if self.top > 0.6 { 0.1 } else { 0.05 };
         let ticks = (self.top / step).round() as usize;
         for k in 0..=ticks {
@@ -51,7 +71,13 @@ impl YAxis {
             svg.line((LEFT - 4.0, y), (LEFT, y), "black", &[]);
             svg.text((LEFT - 7.0, y + 4.0), &format!("{v:.2}"), 10.0, "end", &[]);
         }
-        svg.text((LEFT + PLOT_W / 2.0, TOP + PLOT_H + 38.0), x_label, 12.0, "middle", &[]);
+        svg.text(
+            (LEFT + PLOT_W / 2.0, TOP + PLOT_H + 38.0),
+            x_label,
+            12.0,
+            "middle",
+            &[],
+        );
         svg.text((18.0, TOP + PLOT_H / 2.0), "CV", 12.0, "middle", &[]);
     }
 }
@@ -70,7 +96,9 @@ pub fn legend_entry(svg: &mut Svg, k: usize, color: &str, dash: bool, label: &st
 
 /// The y axis range a chart needs for these values.
 pub fn max_of(values: impl Iterator<Item = f64>) -> f64 {
-    values.filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max)
+    values
+        .filter(|v| v.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// An x tick label under the plot.

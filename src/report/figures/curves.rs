@@ -19,13 +19,22 @@ pub fn curves(input: &FigureInput, metric: &str) -> String {
         .filter_map(|c| input.get(c.dim, c.heads, "post", metric))
         .collect();
     let top = max_of(rows.iter().flat_map(|r| {
-        [r.ci_high, r.cv_mean.zip(r.cv_sd).map(|(m, s)| m + s), r.cv_mean, r.null_cv.zip(r.null_sd).map(|(m, s)| m + s)]
-            .into_iter()
-            .flatten()
+        [
+            r.ci_high,
+            r.cv_mean.zip(r.cv_sd).map(|(m, s)| m + s),
+            r.cv_mean,
+            r.null_cv.zip(r.null_sd).map(|(m, s)| m + s),
+        ]
+        .into_iter()
+        .flatten()
     }));
     let yaxis = YAxis::covering(top);
     let mut svg = Svg::new(WIDTH, HEIGHT);
-    yaxis.draw(&mut svg, &format!("{metric}: post-training CV vs head_dim"), "head_dim (log scale)");
+    yaxis.draw(
+        &mut svg,
+        &format!("{metric}: post-training CV vs head_dim"),
+        "head_dim (log scale)",
+    );
 
     // log₂ head_dim spread over the plot, half a step of margin at each end.
     let (lo, hi) = match (hds.first(), hds.last()) {
@@ -47,11 +56,20 @@ pub fn curves(input: &FigureInput, metric: &str) -> String {
             .iter()
             .filter_map(|r| Some((x(r.head_dim), yaxis.y(r.null_cv?))))
             .collect();
-        svg.polyline(&null, color, &[("stroke-dasharray", "5,3".into()), ("class", "null".into())]);
+        svg.polyline(
+            &null,
+            color,
+            &[("stroke-dasharray", "5,3".into()), ("class", "null".into())],
+        );
         for r in &series {
             if let (Some(m), Some(s)) = (r.null_cv, r.null_sd) {
                 let px = x(r.head_dim) + 4.0;
-                svg.line((px, yaxis.y(m - s)), (px, yaxis.y(m + s)), color, &[("stroke-opacity", "0.5".into())]);
+                svg.line(
+                    (px, yaxis.y(m - s)),
+                    (px, yaxis.y(m + s)),
+                    color,
+                    &[("stroke-opacity", "0.5".into())],
+                );
             }
         }
         let measured: Vec<(f64, f64)> = series
@@ -68,9 +86,17 @@ pub fn curves(input: &FigureInput, metric: &str) -> String {
                 _ => None,
             };
             if let Some((a, b)) = bar {
-                svg.line((px, yaxis.y(a)), (px, yaxis.y(b)), color, &[("stroke-width", "1.5".into())]);
+                svg.line(
+                    (px, yaxis.y(a)),
+                    (px, yaxis.y(b)),
+                    color,
+                    &[("stroke-width", "1.5".into())],
+                );
             }
-            let label = format!("D={} heads={} head_dim={}: {m:.4}", r.dim, r.heads, r.head_dim);
+            let label = format!(
+                "D={} heads={} head_dim={}: {m:.4}",
+                r.dim, r.heads, r.head_dim
+            );
             svg.group(&[("class", "point".into())]);
             svg.title(&label);
             svg.circle((px, yaxis.y(m)), 3.5, color, &[]);
@@ -78,7 +104,13 @@ pub fn curves(input: &FigureInput, metric: &str) -> String {
         }
         svg.end_group();
         legend_entry(&mut svg, 2 * k, color, false, &format!("D={dim} measured"));
-        legend_entry(&mut svg, 2 * k + 1, color, true, &format!("D={dim} null (random)"));
+        legend_entry(
+            &mut svg,
+            2 * k + 1,
+            color,
+            true,
+            &format!("D={dim} null (random)"),
+        );
     }
     svg.finish()
 }

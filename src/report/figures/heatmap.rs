@@ -31,14 +31,44 @@ pub fn heatmap(input: &FigureInput, metric: &str) -> String {
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let scale = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
 
-    svg.text((LEFT, 24.0), &format!("{metric}: post-training CV"), 16.0, "start", &[("font-weight", "bold".into())]);
-    svg.text((LEFT + CELL_W * heads.len() as f64 / 2.0, TOP - 28.0), "heads", 13.0, "middle", &[]);
-    svg.text((20.0, TOP + CELL_H * dims.len() as f64 / 2.0), "D", 13.0, "middle", &[]);
+    svg.text(
+        (LEFT, 24.0),
+        &format!("{metric}: post-training CV"),
+        16.0,
+        "start",
+        &[("font-weight", "bold".into())],
+    );
+    svg.text(
+        (LEFT + CELL_W * heads.len() as f64 / 2.0, TOP - 28.0),
+        "heads",
+        13.0,
+        "middle",
+        &[],
+    );
+    svg.text(
+        (20.0, TOP + CELL_H * dims.len() as f64 / 2.0),
+        "D",
+        13.0,
+        "middle",
+        &[],
+    );
     for (j, h) in heads.iter().enumerate() {
-        svg.text((LEFT + CELL_W * (j as f64 + 0.5), TOP - 8.0), &h.to_string(), 12.0, "middle", &[]);
+        svg.text(
+            (LEFT + CELL_W * (j as f64 + 0.5), TOP - 8.0),
+            &h.to_string(),
+            12.0,
+            "middle",
+            &[],
+        );
     }
     for (i, d) in dims.iter().enumerate() {
-        svg.text((LEFT - 8.0, TOP + CELL_H * (i as f64 + 0.5) + 4.0), &d.to_string(), 12.0, "end", &[]);
+        svg.text(
+            (LEFT - 8.0, TOP + CELL_H * (i as f64 + 0.5) + 4.0),
+            &d.to_string(),
+            12.0,
+            "end",
+            &[],
+        );
     }
 
     for c in &configs {
@@ -59,24 +89,48 @@ pub fn heatmap(input: &FigureInput, metric: &str) -> String {
             Some(v) => (viridis(scale(v)), text_on(scale(v))),
             None => ("#dddddd".to_string(), "black"),
         };
-        svg.rect(x + 1.0, y + 1.0, CELL_W - 2.0, CELL_H - 2.0, &[("fill", fill)]);
+        svg.rect(
+            x + 1.0,
+            y + 1.0,
+            CELL_W - 2.0,
+            CELL_H - 2.0,
+            &[("fill", fill)],
+        );
         if band {
-            svg.rect(x + 2.5, y + 2.5, CELL_W - 5.0, CELL_H - 5.0, &[
-                ("fill", "none".into()),
-                ("stroke", "black".into()),
-                ("stroke-width", "3".into()),
-            ]);
+            svg.rect(
+                x + 2.5,
+                y + 2.5,
+                CELL_W - 5.0,
+                CELL_H - 5.0,
+                &[
+                    ("fill", "none".into()),
+                    ("stroke", "black".into()),
+                    ("stroke-width", "3".into()),
+                ],
+            );
         }
         let lines = cell_lines(row, c.head_dim);
         for (k, line) in lines.iter().enumerate() {
             let size = if k == 0 { 14.0 } else { 10.0 };
             let dy = 20.0 + 14.0 * k as f64;
-            svg.text((x + CELL_W / 2.0, y + dy), line, size, "middle", &[("fill", ink.into())]);
+            svg.text(
+                (x + CELL_W / 2.0, y + dy),
+                line,
+                size,
+                "middle",
+                &[("fill", ink.into())],
+            );
         }
         svg.end_group();
     }
 
-    legend(&mut svg, LEFT + CELL_W * heads.len() as f64 + 20.0, TOP, lo, hi);
+    legend(
+        &mut svg,
+        LEFT + CELL_W * heads.len() as f64 + 20.0,
+        TOP,
+        lo,
+        hi,
+    );
     svg.text(
         (LEFT, height - 14.0),
         &format!("outlined: whole interval inside {BAND_LOW} < CV < {BAND_HIGH}"),
@@ -89,8 +143,12 @@ pub fn heatmap(input: &FigureInput, metric: &str) -> String {
 
 /// The value, its spread and z, as short lines.
 fn cell_lines(row: Option<&Aggregate>, head_dim: usize) -> Vec<String> {
-    let Some(r) = row else { return vec!["—".into(), format!("hd {head_dim}")] };
-    let Some(mean) = r.cv_mean else { return vec!["N/A".into(), format!("hd {head_dim}")] };
+    let Some(r) = row else {
+        return vec!["—".into(), format!("hd {head_dim}")];
+    };
+    let Some(mean) = r.cv_mean else {
+        return vec!["N/A".into(), format!("hd {head_dim}")];
+    };
     let mut lines = vec![format!("{mean:.4}")];
     match (r.ci_low, r.ci_high, r.cv_sd) {
         (Some(a), Some(b), _) => lines.push(format!("[{a:.3}, {b:.3}]")),
@@ -102,7 +160,13 @@ fn cell_lines(row: Option<&Aggregate>, head_dim: usize) -> Vec<String> {
     lines
 }
 
-fn tooltip(metric: &str, dim: usize, heads: usize, head_dim: usize, row: Option<&Aggregate>) -> String {
+fn tooltip(
+    metric: &str,
+    dim: usize,
+    heads: usize,
+    head_dim: usize,
+    row: Option<&Aggregate>,
+) -> String {
     let mut t = format!("{metric} D={dim} heads={heads} head_dim={head_dim}");
     if let Some(r) = row {
         let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.4}"));
@@ -130,8 +194,20 @@ fn legend(svg: &mut Svg, x: f64, y: f64, lo: f64, hi: f64) {
         let t = 1.0 - k as f64 / (STEPS - 1) as f64;
         svg.rect(x, y + h * k as f64, 18.0, h, &[("fill", viridis(t))]);
     }
-    let label = |v: f64| if v.is_finite() { format!("{v:.3}") } else { "n/a".into() };
+    let label = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.3}")
+        } else {
+            "n/a".into()
+        }
+    };
     svg.text((x + 24.0, y + 8.0), &label(hi), 11.0, "start", &[]);
-    svg.text((x + 24.0, y + h * STEPS as f64), &label(lo), 11.0, "start", &[]);
+    svg.text(
+        (x + 24.0, y + h * STEPS as f64),
+        &label(lo),
+        11.0,
+        "start",
+        &[],
+    );
     svg.text((x, y - 8.0), "CV", 11.0, "start", &[]);
 }

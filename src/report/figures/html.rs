@@ -36,7 +36,9 @@ pub fn report(input: &FigureInput) -> String {
     );
 
     let _ = writeln!(s, "<h2>Post-training CV</h2>");
-    table(&mut s, input, |input, dim, heads, metric| cell(input.get(dim, heads, "post", metric)));
+    table(&mut s, input, |input, dim, heads, metric| {
+        cell(input.get(dim, heads, "post", metric))
+    });
     if input.phases().contains(&"pre") {
         let _ = writeln!(s, "<h2>CV movement (post − pre)</h2>");
         table(&mut s, input, |input, dim, heads, metric| {
@@ -52,7 +54,12 @@ pub fn report(input: &FigureInput) -> String {
     for metric in &input.metrics {
         let _ = writeln!(s, "<h3 id=\"{0}\">{0}</h3>", escape(metric));
         for file in figure_files(metric) {
-            let _ = writeln!(s, "<img src=\"{}\" alt=\"{}\"/>", escape(&file), escape(metric));
+            let _ = writeln!(
+                s,
+                "<img src=\"{}\" alt=\"{}\"/>",
+                escape(&file),
+                escape(metric)
+            );
         }
     }
     s.push_str("</body>\n</html>\n");
@@ -60,14 +67,22 @@ pub fn report(input: &FigureInput) -> String {
 }
 
 /// A table of configs × metrics; `cell` gives each `<td>`.
-fn table(s: &mut String, input: &FigureInput, cell: impl Fn(&FigureInput, usize, usize, &str) -> String) {
+fn table(
+    s: &mut String,
+    input: &FigureInput,
+    cell: impl Fn(&FigureInput, usize, usize, &str) -> String,
+) {
     s.push_str("<table>\n<tr><th>D</th><th>heads</th><th>head_dim</th><th>seeds</th>");
     for m in &input.metrics {
         let _ = write!(s, "<th>{}</th>", escape(m));
     }
     s.push_str("</tr>\n");
     for c in input.configs() {
-        let _ = write!(s, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>", c.dim, c.heads, c.head_dim, c.n_seeds);
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            c.dim, c.heads, c.head_dim, c.n_seeds
+        );
         for m in &input.metrics {
             s.push_str(&cell(input, c.dim, c.heads, m));
         }
@@ -77,8 +92,12 @@ fn table(s: &mut String, input: &FigureInput, cell: impl Fn(&FigureInput, usize,
 }
 
 fn cell(row: Option<&Aggregate>) -> String {
-    let Some(r) = row else { return "<td>—</td>".into() };
-    let Some(mean) = r.cv_mean else { return "<td>N/A</td>".into() };
+    let Some(r) = row else {
+        return "<td>—</td>".into();
+    };
+    let Some(mean) = r.cv_mean else {
+        return "<td>N/A</td>".into();
+    };
     let mut text = format!("{mean:.4}");
     if let Some(sd) = r.cv_sd {
         let _ = write!(text, " ± {sd:.4}");

@@ -21,28 +21,44 @@ pub fn from_results_file(path: &Path) -> Result<FigureInput> {
         ))
     })?;
     let rows = seed_rows(&json).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
-    Ok(FigureInput::new("mha-cv results", settings_notes(&json), aggregate(&rows)?))
+    Ok(FigureInput::new(
+        "mha-cv results",
+        settings_notes(&json),
+        aggregate(&rows)?,
+    ))
 }
 
 /// Every config × seed × phase × metric of a results.json document.
 pub fn seed_rows(json: &Value) -> Result<Vec<SeedRow>> {
-    let results = json.get("results").and_then(Value::as_array).ok_or_else(|| {
-        Error::input("no \"results\" array: not a results.json written by `mha-cv sweep`")
-    })?;
+    let results = json
+        .get("results")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Error::input("no \"results\" array: not a results.json written by `mha-cv sweep`")
+        })?;
     let mut rows = Vec::new();
     for (i, r) in results.iter().enumerate() {
         let field = |name: &str| {
             r.get(name).and_then(Value::as_u64).ok_or_else(|| {
-                Error::input(format!("results[{i}]: \"{name}\" missing or not a non-negative integer"))
+                Error::input(format!(
+                    "results[{i}]: \"{name}\" missing or not a non-negative integer"
+                ))
             })
         };
-        let (dim, heads, head_dim, seed) = (field("dim")?, field("heads")?, field("head_dim")?, field("seed")?);
+        let (dim, heads, head_dim, seed) = (
+            field("dim")?,
+            field("heads")?,
+            field("head_dim")?,
+            field("seed")?,
+        );
         for phase in ["pre", "mid", "post"] {
             let Some(metrics) = r.get(phase).and_then(Value::as_object) else {
                 if phase == "mid" {
                     continue;
                 }
-                return Err(Error::input(format!("results[{i}]: \"{phase}\" missing or not an object")));
+                return Err(Error::input(format!(
+                    "results[{i}]: \"{phase}\" missing or not an object"
+                )));
             };
             for (metric, m) in metrics {
                 let num = |k: &str| m.get(k).and_then(Value::as_f64);

@@ -66,7 +66,12 @@ impl FigureInput {
             .filter(|m| rows.iter().any(|r| r.metric == **m))
             .map(|m| m.to_string())
             .collect();
-        FigureInput { title: title.into(), notes, metrics, rows }
+        FigureInput {
+            title: title.into(),
+            notes,
+            metrics,
+            rows,
+        }
     }
 
     /// The row of a config × phase × metric.
@@ -81,7 +86,12 @@ impl FigureInput {
         let mut out: Vec<Config> = Vec::new();
         for r in &self.rows {
             if !out.iter().any(|c| c.dim == r.dim && c.heads == r.heads) {
-                out.push(Config { dim: r.dim, heads: r.heads, head_dim: r.head_dim, n_seeds: r.n_seeds });
+                out.push(Config {
+                    dim: r.dim,
+                    heads: r.heads,
+                    head_dim: r.head_dim,
+                    n_seeds: r.n_seeds,
+                });
             }
         }
         out.sort_by_key(|c| (c.dim, c.heads));
@@ -107,7 +117,16 @@ pub fn distinct(values: impl Iterator<Item = usize>) -> Vec<usize> {
 
 /// A metric name as a file-name part (names are [A-Za-z0-9_] already; anything else → `_`).
 pub fn file_part(metric: &str) -> String {
-    metric.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    metric
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The three figure files of a metric, relative to the results folder.

@@ -34,7 +34,11 @@ pub fn num(x: f64) -> String {
 
 impl Svg {
     pub fn new(width: f64, height: f64) -> Self {
-        Svg { width, height, body: String::new() }
+        Svg {
+            width,
+            height,
+            body: String::new(),
+        }
     }
 
     /// `<name a="v" …/>`, or `<name …>text</name>` when `text` is given.
@@ -65,12 +69,23 @@ impl Svg {
     }
 
     pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, extra: &[(&str, String)]) {
-        let mut attrs = vec![("x", num(x)), ("y", num(y)), ("width", num(w)), ("height", num(h))];
+        let mut attrs = vec![
+            ("x", num(x)),
+            ("y", num(y)),
+            ("width", num(w)),
+            ("height", num(h)),
+        ];
         attrs.extend_from_slice(extra);
         self.element("rect", &attrs, None);
     }
 
-    pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), stroke: &str, extra: &[(&str, String)]) {
+    pub fn line(
+        &mut self,
+        (x1, y1): (f64, f64),
+        (x2, y2): (f64, f64),
+        stroke: &str,
+        extra: &[(&str, String)],
+    ) {
         let mut attrs = vec![
             ("x1", num(x1)),
             ("y1", num(y1)),
@@ -83,7 +98,10 @@ impl Svg {
     }
 
     pub fn polyline(&mut self, points: &[(f64, f64)], stroke: &str, extra: &[(&str, String)]) {
-        let pts: Vec<String> = points.iter().map(|&(x, y)| format!("{},{}", num(x), num(y))).collect();
+        let pts: Vec<String> = points
+            .iter()
+            .map(|&(x, y)| format!("{},{}", num(x), num(y)))
+            .collect();
         let mut attrs = vec![
             ("points", pts.join(" ")),
             ("fill", "none".to_string()),
@@ -94,13 +112,25 @@ impl Svg {
     }
 
     pub fn circle(&mut self, (cx, cy): (f64, f64), r: f64, fill: &str, extra: &[(&str, String)]) {
-        let mut attrs = vec![("cx", num(cx)), ("cy", num(cy)), ("r", num(r)), ("fill", fill.to_string())];
+        let mut attrs = vec![
+            ("cx", num(cx)),
+            ("cy", num(cy)),
+            ("r", num(r)),
+            ("fill", fill.to_string()),
+        ];
         attrs.extend_from_slice(extra);
         self.element("circle", &attrs, None);
     }
 
     /// Text at (x, y); `anchor` is start, middle or end.
-    pub fn text(&mut self, (x, y): (f64, f64), text: &str, size: f64, anchor: &str, extra: &[(&str, String)]) {
+    pub fn text(
+        &mut self,
+        (x, y): (f64, f64),
+        text: &str,
+        size: f64,
+        anchor: &str,
+        extra: &[(&str, String)],
+    ) {
         let mut attrs = vec![
             ("x", num(x)),
             ("y", num(y)),
@@ -138,13 +168,22 @@ pub fn viridis(t: f64) -> String {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let pos = t * (STOPS.len() - 1) as f64;
     let i = (pos.floor() as usize).min(STOPS.len() - 2);
     let f = pos - i as f64;
     let (a, b) = (STOPS[i], STOPS[i + 1]);
     let mix = |x: f64, y: f64| (x + f * (y - x)).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(a.0, b.0),
+        mix(a.1, b.1),
+        mix(a.2, b.2)
+    )
 }
 
 /// Viridis' dark half gets white text, the light half black.

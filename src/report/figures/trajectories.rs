@@ -9,9 +9,21 @@ use super::FigureInput;
 pub fn trajectories(input: &FigureInput, metric: &str) -> String {
     let phases = input.phases();
     let configs = input.configs();
-    let top = max_of(input.rows.iter().filter(|r| r.metric == metric).flat_map(|r| {
-        [r.ci_high, r.cv_mean.zip(r.cv_sd).map(|(m, s)| m + s), r.cv_mean].into_iter().flatten()
-    }));
+    let top = max_of(
+        input
+            .rows
+            .iter()
+            .filter(|r| r.metric == metric)
+            .flat_map(|r| {
+                [
+                    r.ci_high,
+                    r.cv_mean.zip(r.cv_sd).map(|(m, s)| m + s),
+                    r.cv_mean,
+                ]
+                .into_iter()
+                .flatten()
+            }),
+    );
     let yaxis = YAxis::covering(top);
     let mut svg = Svg::new(WIDTH, HEIGHT);
     yaxis.draw(&mut svg, &format!("{metric}: CV through training"), "phase");
@@ -30,7 +42,9 @@ pub fn trajectories(input: &FigureInput, metric: &str) -> String {
         ]);
         let mut line = Vec::new();
         for (i, p) in phases.iter().enumerate() {
-            let Some(r) = input.get(c.dim, c.heads, p, metric) else { continue };
+            let Some(r) = input.get(c.dim, c.heads, p, metric) else {
+                continue;
+            };
             let Some(m) = r.cv_mean else { continue };
             let px = x(i) + jitter;
             line.push((px, yaxis.y(m)));
@@ -49,7 +63,13 @@ pub fn trajectories(input: &FigureInput, metric: &str) -> String {
         }
         svg.polyline(&line, color, &[("stroke-width", "1.5".into())]);
         svg.end_group();
-        legend_entry(&mut svg, k, color, false, &format!("D={} heads={} (hd {})", c.dim, c.heads, c.head_dim));
+        legend_entry(
+            &mut svg,
+            k,
+            color,
+            false,
+            &format!("D={} heads={} (hd {})", c.dim, c.heads, c.head_dim),
+        );
     }
     svg.finish()
 }
