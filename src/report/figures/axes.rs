@@ -51,7 +51,7 @@ impl YAxis {
         );
         svg.text(
             (LEFT + PLOT_W - 4.0, band_top + 12.0),
-            &format!("band {BAND_LOW}–{BAND_HIGH}"),
+            &format!("band {BAND_LOW:.2}–{BAND_HIGH:.2}"),
             10.0,
             "end",
             &[("fill", "#777777".into())],

@@ -133,7 +133,7 @@ pub fn heatmap(input: &FigureInput, metric: &str) -> String {
     );
     svg.text(
         (LEFT, height - 14.0),
-        &format!("outlined: whole interval inside {BAND_LOW} < CV < {BAND_HIGH}"),
+        &format!("outlined: whole interval inside {BAND_LOW:.2} < CV < {BAND_HIGH:.2}"),
         11.0,
         "start",
         &[],
@@ -156,7 +156,12 @@ fn cell_lines(row: Option<&Aggregate>, head_dim: usize) -> Vec<String> {
         _ => {}
     }
     let z = r.z.map_or(String::new(), |z| format!("  z {z:+.1}"));
-    lines.push(format!("hd {head_dim}{z}"));
+    let partial = if r.n_valid < r.n_seeds {
+        format!("  {}/{} seeds", r.n_valid, r.n_seeds)
+    } else {
+        String::new()
+    };
+    lines.push(format!("hd {head_dim}{z}{partial}"));
     lines
 }
 

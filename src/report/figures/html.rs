@@ -32,7 +32,7 @@ pub fn report(input: &FigureInput) -> String {
          [bootstrap over the kept volumes; the envelope over seeds], and z = (cv − null_cv) / \
          null_sd, the distance from the CV of random matrices of the same shape in units of one \
          estimate's spread (|z| ≲ 2: indistinguishable from random). Outlined cells lie in the \
-         band {BAND_LOW} &lt; CV &lt; {BAND_HIGH} over their whole interval.</p>"
+         band {BAND_LOW:.2} &lt; CV &lt; {BAND_HIGH:.2} over their whole interval.</p>"
     );
 
     let _ = writeln!(s, "<h2>Post-training CV</h2>");
