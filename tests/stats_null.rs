@@ -117,6 +117,12 @@ fn cache_matches_a_fresh_estimate_and_survives_a_file_round_trip() {
         assert_eq!(*got, estimate(s, reps).unwrap(), "cache = fresh estimate");
     }
     assert!(first[2].is_none());
+    // The parallel path gives the same numbers as the serial one.
+    let parallel = NullCache::new(reps);
+    parallel.prefetch(&specs).unwrap();
+    for (s, got) in specs.iter().zip(&first) {
+        assert_eq!(parallel.get(s).unwrap(), *got, "prefetch = get");
+    }
     // Same matrix after the pool: 4000 rows and 512 rows share one entry.
     let same_pool = NullSpec {
         rows: 512,
