@@ -1,7 +1,8 @@
 //! What the user reads: the prototype's text tables, results.json / results.csv, merging result
-//! folders, and the progress bar.
+//! folders, the progress bar, and the figures (SVG, report.html).
 
 pub mod csv;
+pub mod figures;
 pub mod fmt;
 pub mod json;
 pub mod merge;
