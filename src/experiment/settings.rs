@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn each_bad_value_is_refused_with_its_name() {
-        let cases: [(SettingsLayer, &str); 7] = [
+        let cases = vec![
             (
                 SettingsLayer {
                     heads: Some(vec![3]),
