@@ -85,8 +85,8 @@ mod tests {
         }
     }
 
-    /// The documented order, against a plain sum for a case where it matters: 1 + 8 columns
-    /// of 2⁻⁵³-sized terms after a 1 (the partial sums keep them; a running sum would not).
+    /// The documented order where it matters: 1 followed by 15 squares of 2⁻⁵⁴ (the partial
+    /// sums keep some of them; a running sum keeps none).
     #[test]
     fn order_is_the_documented_one() {
         let mut a = vec![2f64.powi(-27); 16];

@@ -3,7 +3,7 @@
 //! holding 32/64 bytes of f32 or f64 lanes.
 //!
 //! Every operation is the IEEE operation lane by lane with the same rounding as the scalar one
-//! (add, mul, div, correctly rounded fma, sign-bit abs/neg, ordered-quiet `>`, unordered `!=`),
+//! (mul, div, correctly rounded fma, sign-bit abs/neg, ordered-quiet `>`, unordered `!=`),
 //! so a computation written once against `Vector` gives bit-identical lanes on every type.
 //!
 //! Safety: the x86 types call intrinsics of instruction sets that the CPU may lack. They are
