@@ -33,8 +33,10 @@ pub struct DetArgs {
     /// Matrices per call.
     #[arg(long, default_value_t = 1_000_000)]
     pub batch: usize,
+    /// Element type of the matrices.
     #[arg(long, value_enum, default_value_t = Precision::F64)]
     pub precision: Precision,
+    /// Where to compute (the GPU determinant is wired in by the GPU issue).
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     pub device: Device,
     /// CPU kernel: the widest available one unless named.

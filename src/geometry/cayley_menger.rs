@@ -9,7 +9,7 @@
 //!        | 1  d²04 d²14 d²24 d²34 0    |
 //! ```
 //!
-//! Squared distances are direct differences, Σ_c (p_i[c] − p_j[c])² (`distance::sqdist`): the
+//! Squared distances are direct differences, Σ_c (p_i[c] − p_j[c])² (`distance`): the
 //! Gram form |a|² + |b|² − 2a·b loses digits when points sit far from the origin. The 6×6
 //! determinants go through the same pivoted lane kernel as `det6_batch`, one simplex per lane,
 //! so f32 and f64 and every kernel give the same bits (`kernel`).
@@ -19,7 +19,7 @@
 
 use rayon::prelude::*;
 
-use super::distance::sqdist;
+use super::distance::{sqdists5, PAIRS};
 use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
 use super::simd::Vector;
 use crate::backend::Scalar;
@@ -27,20 +27,6 @@ use crate::error::{Error, Result};
 
 /// Simplices per rayon task.
 const CHUNK: usize = 1024;
-
-/// The 10 vertex pairs (i < j) in the order the squared distances are kept.
-const PAIRS: [(usize, usize); 10] = [
-    (0, 1),
-    (0, 2),
-    (0, 3),
-    (0, 4),
-    (1, 2),
-    (1, 3),
-    (1, 4),
-    (2, 3),
-    (2, 4),
-    (3, 4),
-];
 
 /// vol² of B simplices given as points (B, 5, D) → `out` (B).
 pub fn vol2_from_points<T: Scalar>(
@@ -238,8 +224,9 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
         for (g, o) in self.out.chunks_mut(lanes).enumerate() {
             for l in 0..o.len() {
                 let s = self.first + g * lanes + l;
-                for (p, &(i, j)) in PAIRS.iter().enumerate() {
-                    d2[p * lanes + l] = sqdist(self.src.vertex(s, i), self.src.vertex(s, j));
+                let d = sqdists5::<T, V::Acc>(std::array::from_fn(|i| self.src.vertex(s, i)));
+                for (p, v) in d.into_iter().enumerate() {
+                    d2[p * lanes + l] = v;
                 }
             }
             let d: [V; 10] = std::array::from_fn(|p| V::load(&d2[p * lanes..]));

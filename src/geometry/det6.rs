@@ -2,11 +2,11 @@
 //! partial pivoting (`kernel::det6_block`), several matrices per SIMD instruction, split over
 //! threads with rayon.
 //!
-//! Non-finite entries are an error: each block also sums its 36 entries per lane (a sum is
-//! finite exactly when every entry is, barring overflow of the sum), and a chunk whose check
-//! fails is scanned to name the first non-finite entry (an overflowing sum of finite entries
-//! finds none and is accepted). Finite matrices whose determinant exceeds the type's range give
-//! ±inf (or NaN when an intermediate overflows), as any floating-point determinant does.
+//! Non-finite entries are an error. The kernel turns any NaN or ±inf entry into a NaN or ±inf
+//! determinant (`kernel::det6_block` says why), so only matrices with a non-finite result are
+//! scanned, to name the first bad entry; finite matrices whose determinant (or an
+//! intermediate) exceeds the type's range keep their ±inf / NaN result, as any floating-point
+//! determinant does.
 
 use rayon::prelude::*;
 
@@ -47,11 +47,14 @@ pub fn det6_batch_with<T: Scalar>(kernel: Kernel, mats: &[T], out: &mut [T]) -> 
         )));
     }
     let run = |(c, (m, o)): (usize, (&[T], &mut [T]))| -> Result<()> {
-        if dispatch::<T, _>(kernel, DetChunk { mats: m, out: o }) {
-            Ok(())
-        } else {
-            first_non_finite(m, c * CHUNK)
-        }
+        dispatch::<T, _>(
+            kernel,
+            DetChunk {
+                mats: m,
+                out: &mut *o,
+            },
+        );
+        check_non_finite(m, o, c * CHUNK)
     };
     if batch <= CHUNK {
         run((0, (mats, out)))
@@ -63,40 +66,41 @@ pub fn det6_batch_with<T: Scalar>(kernel: Kernel, mats: &[T], out: &mut [T]) -> 
     }
 }
 
-/// Err naming the first non-finite entry of `mats`, whose first matrix has index `first`;
-/// Ok when every entry is finite.
-fn first_non_finite<T: Scalar>(mats: &[T], first: usize) -> Result<()> {
-    match mats.iter().position(|x| !x.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::input(format!(
-            "det6_batch: matrix {}, entry ({}, {}) is {}; determinants need finite entries \
-             (check the input for overflow or missing values)",
-            first + i / 36,
-            i % 36 / 6,
-            i % 6,
-            mats[i]
-        ))),
+/// Err naming the first non-finite entry among the matrices whose determinant is not finite
+/// (matrix indices offset by `first`); Ok when there is none.
+fn check_non_finite<T: Scalar>(mats: &[T], dets: &[T], first: usize) -> Result<()> {
+    for (b, _) in dets.iter().enumerate().filter(|(_, d)| !d.is_finite()) {
+        let m = &mats[36 * b..36 * b + 36];
+        if let Some(e) = m.iter().position(|x| !x.is_finite()) {
+            return Err(Error::input(format!(
+                "det6_batch: matrix {}, entry ({}, {}) is {}; determinants need finite entries \
+                 (check the input for overflow or missing values)",
+                first + b,
+                e / 6,
+                e % 6,
+                m[e]
+            )));
+        }
     }
+    Ok(())
 }
 
 /// One thread's share: whole blocks of LANES matrices, then the tail padded with identities.
-/// Returns whether every per-lane entry sum was finite.
 struct DetChunk<'a, T> {
     mats: &'a [T],
     out: &'a mut [T],
 }
 
 impl<T: Scalar> LaneJob<T> for DetChunk<'_, T> {
-    type Output = bool;
+    type Output = ();
 
     #[inline(always)]
-    fn run<V: Vector<T>>(self) -> bool {
+    fn run<V: Vector<T>>(self) {
         let lanes = V::LANES;
-        let mut check = V::splat(T::zero());
         let mut groups = self.mats.chunks_exact(36 * lanes);
         let mut outs = self.out.chunks_exact_mut(lanes);
         for (m, o) in (&mut groups).zip(&mut outs) {
-            det6_group::<T, V>(m, o, &mut check);
+            det6_block::<T, V>(&mut V::load_matrices(m)).store(o);
         }
         let (m, o) = (groups.remainder(), outs.into_remainder());
         if !o.is_empty() {
@@ -108,25 +112,8 @@ impl<T: Scalar> LaneJob<T> for DetChunk<'_, T> {
                 }
             }
             let mut dets = vec![T::zero(); lanes];
-            det6_group::<T, V>(&padded, &mut dets, &mut check);
+            det6_block::<T, V>(&mut V::load_matrices(&padded)).store(&mut dets);
             o.copy_from_slice(&dets[..o.len()]);
         }
-        let mut flags = vec![T::zero(); lanes];
-        check.store(&mut flags);
-        flags.iter().all(|c| c.is_finite())
     }
-}
-
-/// Determinants of LANES consecutive matrices `m` (LANES, 6, 6) into `o` (LANES). `check`
-/// accumulates 0·(sum of each matrix's entries): NaN for good once a lane sees a non-finite
-/// entry.
-#[inline(always)]
-fn det6_group<T: Scalar, V: Vector<T>>(m: &[T], o: &mut [T], check: &mut V) {
-    let mut a = V::load_matrices(m);
-    let mut sum = a[0];
-    for v in &a[1..] {
-        sum = sum.add(*v);
-    }
-    *check = sum.mul(V::splat(T::zero())).add(*check);
-    det6_block::<T, V>(&mut a).store(o);
 }

@@ -125,31 +125,46 @@ mod x86 {
 /// every matrix (the block is overwritten), by Gaussian elimination with partial pivoting.
 /// Per lane and column k:
 /// 1. pivot: rows r = k+1..5 in order; row r is swapped with row k when |a[r][k]| > |a[k][k]|
-///    (so row k ends up holding the first row of largest magnitude; each swap flips the sign);
+///    (so row k ends up holding the first row of largest magnitude); the swaps' parity is kept;
 /// 2. det ← det · a[k][k];
 /// 3. m = a[r][k] · (1 / a[k][k]) for r > k (m = 0 when the pivot is 0: the column is then zero
-///    below the diagonal and the determinant is 0), and a[r][c] ← fma(−m, a[k][c], a[r][c]).
+///    below the diagonal and the determinant is 0), and a[r][c] ← a[r][c] − m·a[k][c] (fused);
+///
+/// and finally det ← −det for an odd number of swaps. So det = ±(((p₀·p₁)·p₂)···p₅).
 ///
 /// The rows below the pivot end up in a different order than after LAPACK's single swap; that
 /// changes where a row is stored, not what is computed in it (ties in step 1 could pick the
 /// other of two equal pivots).
+///
+/// A NaN or ±inf entry always gives a NaN or ±inf determinant (`det6` relies on it): a
+/// non-finite pivot enters the product, and non-finite products stay non-finite; otherwise the
+/// non-finite value is in the active submatrix off the pivot: ±inf in the pivot column would
+/// have been chosen as pivot; NaN there makes its row's multiplier NaN, hence its next entries;
+/// in the pivot row at column c > k it reaches every row below through m·x (NaN even for
+/// m = 0); elsewhere fma(·, ·, x) keeps it non-finite. So the next active submatrix holds a
+/// non-finite value, down to the last 1×1 pivot.
 #[inline(always)]
 pub(crate) fn det6_block<T: Scalar, V: Vector<T>>(a: &mut [V; 36]) -> V {
     // One call per column, K a constant, so that every loop below has a constant trip count
     // and unrolls: the block then stays in vector registers.
     let mut det = V::splat(T::one());
-    column::<T, V, 0>(a, &mut det);
-    column::<T, V, 1>(a, &mut det);
-    column::<T, V, 2>(a, &mut det);
-    column::<T, V, 3>(a, &mut det);
-    column::<T, V, 4>(a, &mut det);
-    column::<T, V, 5>(a, &mut det);
-    det
+    let mut odd = V::mask_none();
+    column::<T, V, 0>(a, &mut det, &mut odd);
+    column::<T, V, 1>(a, &mut det, &mut odd);
+    column::<T, V, 2>(a, &mut det, &mut odd);
+    column::<T, V, 3>(a, &mut det, &mut odd);
+    column::<T, V, 4>(a, &mut det, &mut odd);
+    column::<T, V, 5>(a, &mut det, &mut odd);
+    V::select(odd, det.neg(), det)
 }
 
 /// Step K of `det6_block`: pivot, multiply the determinant by the pivot, eliminate below.
 #[inline(always)]
-fn column<T: Scalar, V: Vector<T>, const K: usize>(a: &mut [V; 36], det: &mut V) {
+fn column<T: Scalar, V: Vector<T>, const K: usize>(
+    a: &mut [V; 36],
+    det: &mut V,
+    odd: &mut V::Mask,
+) {
     let kk = 6 * K + K;
     for r in K + 1..6 {
         let swap = a[6 * r + K].abs_gt(a[kk]);
@@ -158,16 +173,16 @@ fn column<T: Scalar, V: Vector<T>, const K: usize>(a: &mut [V; 36], det: &mut V)
             a[6 * K + c] = V::select(swap, y, x);
             a[6 * r + c] = V::select(swap, x, y);
         }
-        *det = V::select(swap, det.neg(), *det);
+        *odd = V::mask_xor(*odd, swap);
     }
     let p = a[kk];
     *det = det.mul(p);
     let zero = V::splat(T::zero());
     let inv = V::select(p.nonzero(), V::splat(T::one()).div(p), zero);
     for r in K + 1..6 {
-        let m = a[6 * r + K].mul(inv).neg();
+        let m = a[6 * r + K].mul(inv);
         for c in K + 1..6 {
-            a[6 * r + c] = m.mul_add(a[6 * K + c], a[6 * r + c]);
+            a[6 * r + c] = m.neg_mul_add(a[6 * K + c], a[6 * r + c]);
         }
     }
 }

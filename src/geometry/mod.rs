@@ -5,6 +5,7 @@
 //! The determinant kernels run several matrices per SIMD instruction (`kernel`, `simd`),
 //! chosen at run time; every kernel gives bit-identical results.
 
+mod acc8;
 pub mod cayley_menger;
 pub mod cv;
 pub mod det6;

@@ -3,7 +3,7 @@
 //! holding 32/64 bytes of f32 or f64 lanes.
 //!
 //! Every operation is the IEEE operation lane by lane with the same rounding as the scalar one
-//! (add, mul, div, correctly rounded fma, sign-bit abs/neg, ordered-quiet `>`, unordered `!=`),
+//! (mul, div, correctly rounded fma, sign-bit abs/neg, ordered-quiet `>`, unordered `!=`),
 //! so a computation written once against `Vector` gives bit-identical lanes on every type.
 //!
 //! Safety: the x86 types call intrinsics of instruction sets that the CPU may lack. They are
@@ -11,22 +11,24 @@
 //! detection; every method is `#[inline(always)]` so that it compiles inside the dispatching
 //! `#[target_feature]` function.
 
+use super::acc8::Acc8;
 use crate::backend::Scalar;
 
 /// A vector of `LANES` values of T.
 pub(crate) trait Vector<T: Scalar>: Copy {
     const LANES: usize;
     type Mask: Copy;
+    /// Eight partial sums for the squared distances, built from the same instruction set.
+    type Acc: Acc8<T>;
     fn splat(x: T) -> Self;
     /// The first `LANES` values of `s` (s.len() ≥ LANES).
     fn load(s: &[T]) -> Self;
     /// Into the first `LANES` values of `s`.
     fn store(self, s: &mut [T]);
-    fn add(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
     fn div(self, o: Self) -> Self;
-    /// self · b + c, rounded once.
-    fn mul_add(self, b: Self, c: Self) -> Self;
+    /// c − self · b, rounded once (= fma(−self, b, c)).
+    fn neg_mul_add(self, b: Self, c: Self) -> Self;
     fn neg(self) -> Self;
     /// |self| > |o| (false when either is NaN).
     fn abs_gt(self, o: Self) -> Self::Mask;
@@ -34,6 +36,10 @@ pub(crate) trait Vector<T: Scalar>: Copy {
     fn nonzero(self) -> Self::Mask;
     /// Per lane: `yes` where the mask is set, else `no`.
     fn select(m: Self::Mask, yes: Self, no: Self) -> Self;
+    /// The mask with no lane set.
+    fn mask_none() -> Self::Mask;
+    /// Lanes set in exactly one of `a`, `b`.
+    fn mask_xor(a: Self::Mask, b: Self::Mask) -> Self::Mask;
     /// L consecutive row-major 6×6 matrices (m.len() ≥ 36·LANES) transposed: entry e of
     /// matrix l goes to lane l of vector e.
     fn load_matrices(m: &[T]) -> [Self; 36];
@@ -46,6 +52,7 @@ pub(crate) struct One<T>(pub T);
 impl<T: Scalar> Vector<T> for One<T> {
     const LANES: usize = 1;
     type Mask = bool;
+    type Acc = [T; 8];
     #[inline(always)]
     fn splat(x: T) -> Self {
         One(x)
@@ -59,10 +66,6 @@ impl<T: Scalar> Vector<T> for One<T> {
         s[0] = self.0;
     }
     #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        One(self.0 + o.0)
-    }
-    #[inline(always)]
     fn mul(self, o: Self) -> Self {
         One(self.0 * o.0)
     }
@@ -71,8 +74,8 @@ impl<T: Scalar> Vector<T> for One<T> {
         One(self.0 / o.0)
     }
     #[inline(always)]
-    fn mul_add(self, b: Self, c: Self) -> Self {
-        One(self.0.mul_add(b.0, c.0))
+    fn neg_mul_add(self, b: Self, c: Self) -> Self {
+        One((-self.0).mul_add(b.0, c.0))
     }
     #[inline(always)]
     fn neg(self) -> Self {
@@ -95,6 +98,14 @@ impl<T: Scalar> Vector<T> for One<T> {
         }
     }
     #[inline(always)]
+    fn mask_none() -> bool {
+        false
+    }
+    #[inline(always)]
+    fn mask_xor(a: bool, b: bool) -> bool {
+        a ^ b
+    }
+    #[inline(always)]
     fn load_matrices(m: &[T]) -> [Self; 36] {
         std::array::from_fn(|e| One(m[e]))
     }
@@ -113,6 +124,7 @@ mod x86 {
 
     use super::Vector;
     use crate::backend::Scalar;
+    use crate::geometry::acc8::{Acc8Avx2, Acc8Avx512};
 
     /// Whether T is f64 (else f32: the only two `Scalar`s). A constant after monomorphisation.
     #[inline(always)]
@@ -177,6 +189,7 @@ mod x86 {
     impl<T: Scalar> Vector<T> for W512<T> {
         const LANES: usize = 64 / std::mem::size_of::<T>();
         type Mask = u16;
+        type Acc = Acc8Avx512<T>;
         #[inline(always)]
         fn splat(x: T) -> Self {
             unsafe {
@@ -200,10 +213,6 @@ mod x86 {
             unsafe { _mm512_storeu_si512(s.as_mut_ptr().cast(), self.v) }
         }
         #[inline(always)]
-        fn add(self, o: Self) -> Self {
-            unsafe { bin512!(self, o, _mm512_add_pd, _mm512_add_ps) }
-        }
-        #[inline(always)]
         fn mul(self, o: Self) -> Self {
             unsafe { bin512!(self, o, _mm512_mul_pd, _mm512_mul_ps) }
         }
@@ -212,13 +221,13 @@ mod x86 {
             unsafe { bin512!(self, o, _mm512_div_pd, _mm512_div_ps) }
         }
         #[inline(always)]
-        fn mul_add(self, b: Self, c: Self) -> Self {
+        fn neg_mul_add(self, b: Self, c: Self) -> Self {
             unsafe {
                 if wide::<T>() {
-                    let r = _mm512_fmadd_pd(self.pd(), b.pd(), c.pd());
+                    let r = _mm512_fnmadd_pd(self.pd(), b.pd(), c.pd());
                     w512!(_mm512_castpd_si512(r))
                 } else {
-                    let r = _mm512_fmadd_ps(self.ps(), b.ps(), c.ps());
+                    let r = _mm512_fnmadd_ps(self.ps(), b.ps(), c.ps());
                     w512!(_mm512_castps_si512(r))
                 }
             }
@@ -268,6 +277,14 @@ mod x86 {
             }
         }
         #[inline(always)]
+        fn mask_none() -> u16 {
+            0
+        }
+        #[inline(always)]
+        fn mask_xor(a: u16, b: u16) -> u16 {
+            a ^ b
+        }
+        #[inline(always)]
         fn load_matrices(m: &[T]) -> [Self; 36] {
             assert!(m.len() >= 36 * Self::LANES);
             unsafe {
@@ -297,6 +314,7 @@ mod x86 {
         const LANES: usize = 32 / std::mem::size_of::<T>();
         /// All-ones lanes where set.
         type Mask = __m256i;
+        type Acc = Acc8Avx2<T>;
         #[inline(always)]
         fn splat(x: T) -> Self {
             unsafe {
@@ -320,10 +338,6 @@ mod x86 {
             unsafe { _mm256_storeu_si256(s.as_mut_ptr().cast(), self.v) }
         }
         #[inline(always)]
-        fn add(self, o: Self) -> Self {
-            unsafe { bin256!(self, o, _mm256_add_pd, _mm256_add_ps) }
-        }
-        #[inline(always)]
         fn mul(self, o: Self) -> Self {
             unsafe { bin256!(self, o, _mm256_mul_pd, _mm256_mul_ps) }
         }
@@ -332,13 +346,13 @@ mod x86 {
             unsafe { bin256!(self, o, _mm256_div_pd, _mm256_div_ps) }
         }
         #[inline(always)]
-        fn mul_add(self, b: Self, c: Self) -> Self {
+        fn neg_mul_add(self, b: Self, c: Self) -> Self {
             unsafe {
                 if wide::<T>() {
-                    let r = _mm256_fmadd_pd(self.pd(), b.pd(), c.pd());
+                    let r = _mm256_fnmadd_pd(self.pd(), b.pd(), c.pd());
                     w256!(_mm256_castpd_si256(r))
                 } else {
-                    let r = _mm256_fmadd_ps(self.ps(), b.ps(), c.ps());
+                    let r = _mm256_fnmadd_ps(self.ps(), b.ps(), c.ps());
                     w256!(_mm256_castps_si256(r))
                 }
             }
@@ -390,6 +404,14 @@ mod x86 {
             unsafe { w256!(_mm256_blendv_epi8(no.v, yes.v, m)) }
         }
         #[inline(always)]
+        fn mask_none() -> __m256i {
+            unsafe { _mm256_setzero_si256() }
+        }
+        #[inline(always)]
+        fn mask_xor(a: __m256i, b: __m256i) -> __m256i {
+            unsafe { _mm256_xor_si256(a, b) }
+        }
+        #[inline(always)]
         fn load_matrices(m: &[T]) -> [Self; 36] {
             assert!(m.len() >= 36 * Self::LANES);
             unsafe {
@@ -413,6 +435,49 @@ mod x86 {
         }
     }
 
+    /// `$body` nine times with `$c` = 0, 1, …, 8. The transposes must unroll: LLVM keeps the
+    /// output array of a rolled loop in memory, and the elimination then runs on the stack.
+    macro_rules! unroll9 {
+        ($c:ident => $body:block) => {{
+            {
+                let $c = 0usize;
+                $body
+            }
+            {
+                let $c = 1usize;
+                $body
+            }
+            {
+                let $c = 2usize;
+                $body
+            }
+            {
+                let $c = 3usize;
+                $body
+            }
+            {
+                let $c = 4usize;
+                $body
+            }
+            {
+                let $c = 5usize;
+                $body
+            }
+            {
+                let $c = 6usize;
+                $body
+            }
+            {
+                let $c = 7usize;
+                $body
+            }
+            {
+                let $c = 8usize;
+                $body
+            }
+        }};
+    }
+
     // The transposes: 36 entries = 9 chunks of 4. Per chunk, 4 vectors each holding that chunk
     // of several matrices are interleaved (4×4 transposes inside 128/256-bit halves): 8
     // shuffles per 4 entries instead of 4·LANES scalar moves. Moves only: exact.
@@ -425,7 +490,7 @@ mod x86 {
         let lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
         let hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
         let mut out = [w512!(_mm512_setzero_si512()); 36];
-        for c in 0..9 {
+        unroll9!(c => {
             let p = src.add(4 * c);
             macro_rules! z {
                 ($j:expr) => {
@@ -444,7 +509,7 @@ mod x86 {
             out[4 * c + 1] = w512!(_mm512_castpd_si512(_mm512_permutex2var_pd(t1, lo, t3)));
             out[4 * c + 2] = w512!(_mm512_castpd_si512(_mm512_permutex2var_pd(t0, hi, t2)));
             out[4 * c + 3] = w512!(_mm512_castpd_si512(_mm512_permutex2var_pd(t1, hi, t3)));
-        }
+        });
         out
     }
 
@@ -454,7 +519,7 @@ mod x86 {
     #[inline(always)]
     unsafe fn transpose_f32x16<T: Scalar>(src: *const f32) -> [W512<T>; 36] {
         let mut out = [w512!(_mm512_setzero_si512()); 36];
-        for c in 0..9 {
+        unroll9!(c => {
             let p = src.add(4 * c);
             macro_rules! z {
                 ($j:expr) => {{
@@ -473,7 +538,7 @@ mod x86 {
             out[4 * c + 1] = w512!(_mm512_castpd_si512(_mm512_unpackhi_pd(t0, t2)));
             out[4 * c + 2] = w512!(_mm512_castpd_si512(_mm512_unpacklo_pd(t1, t3)));
             out[4 * c + 3] = w512!(_mm512_castpd_si512(_mm512_unpackhi_pd(t1, t3)));
-        }
+        });
         out
     }
 
@@ -481,7 +546,7 @@ mod x86 {
     #[inline(always)]
     unsafe fn transpose_f64x4<T: Scalar>(src: *const f64) -> [W256<T>; 36] {
         let mut out = [w256!(_mm256_setzero_si256()); 36];
-        for c in 0..9 {
+        unroll9!(c => {
             let p = src.add(4 * c);
             let z0 = _mm256_loadu_pd(p);
             let z1 = _mm256_loadu_pd(p.add(36));
@@ -495,7 +560,7 @@ mod x86 {
             out[4 * c + 1] = w256!(_mm256_castpd_si256(_mm256_permute2f128_pd::<0x20>(t1, t3)));
             out[4 * c + 2] = w256!(_mm256_castpd_si256(_mm256_permute2f128_pd::<0x31>(t0, t2)));
             out[4 * c + 3] = w256!(_mm256_castpd_si256(_mm256_permute2f128_pd::<0x31>(t1, t3)));
-        }
+        });
         out
     }
 
@@ -503,7 +568,7 @@ mod x86 {
     #[inline(always)]
     unsafe fn transpose_f32x8<T: Scalar>(src: *const f32) -> [W256<T>; 36] {
         let mut out = [w256!(_mm256_setzero_si256()); 36];
-        for c in 0..9 {
+        unroll9!(c => {
             let p = src.add(4 * c);
             macro_rules! z {
                 ($j:expr) => {
@@ -522,7 +587,7 @@ mod x86 {
             out[4 * c + 1] = w256!(_mm256_castpd_si256(_mm256_unpackhi_pd(t0, t2)));
             out[4 * c + 2] = w256!(_mm256_castpd_si256(_mm256_unpacklo_pd(t1, t3)));
             out[4 * c + 3] = w256!(_mm256_castpd_si256(_mm256_unpackhi_pd(t1, t3)));
-        }
+        });
         out
     }
 }
