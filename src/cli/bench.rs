@@ -36,7 +36,7 @@ pub struct DetArgs {
     /// Element type of the matrices.
     #[arg(long, value_enum, default_value_t = Precision::F64)]
     pub precision: Precision,
-    /// Where to compute (the GPU determinant is wired in by the GPU issue).
+    /// Where to compute (cuda: needs a build with `--features cuda`).
     #[arg(long, value_enum, default_value_t = Device::Cpu)]
     pub device: Device,
     /// CPU kernel: the widest available one unless named.
@@ -83,17 +83,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn run_det(a: DetArgs) -> Result<()> {
-    if a.device == Device::Cuda {
-        return Err(Error::device(
-            "bench det --device cuda: the GPU determinant is not built into this binary yet; \
-             use --device cpu",
-        ));
-    }
     if a.batch == 0 || a.repeats == 0 {
         return Err(Error::input(format!(
             "bench det: --batch {} and --repeats {} must both be at least 1",
             a.batch, a.repeats
         )));
+    }
+    if a.device == Device::Cuda {
+        return run_det_cuda(&a);
     }
     let kernel = match a.kernel {
         KernelArg::Auto => Kernel::detect(),
@@ -139,6 +136,43 @@ fn run_det(a: DetArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The GPU determinant, timed with CUDA events on device-resident inputs (see
+/// `backend::cuda::bench`); `--json` adds the copy-bandwidth comparison.
+#[cfg(feature = "cuda")]
+fn run_det_cuda(a: &DetArgs) -> Result<()> {
+    use crate::backend::cuda::{bench::bench_det_gpu, Cuda};
+    let r = bench_det_gpu(&Cuda::new(0)?, a.precision, a.batch, a.repeats)?;
+    if a.json {
+        let mut doc = serde_json::to_value(&r)
+            .map_err(|e| Error::input(format!("bench det: cannot write JSON: {e}")))?;
+        doc["device"] = serde_json::json!(Device::Cuda);
+        doc["gpu"] = serde_json::json!(r.device);
+        doc["dets_per_second"] = serde_json::json!(r.det_per_second);
+        println!("{doc}");
+    } else {
+        println!(
+            "det6 cuda {} ({}): batch {}, median {:.3} ms of {} runs (min {:.3} ms) → {:.1} M det/s, \
+             {:.0} GB/s = {:.0}% of a device copy ({:.0} GB/s)",
+            r.precision,
+            r.device,
+            r.batch,
+            r.seconds_median * 1e3,
+            r.repeats,
+            r.seconds_min * 1e3,
+            r.det_per_second / 1e6,
+            r.det_gb_per_s,
+            r.percent_of_copy_bandwidth,
+            r.copy_gb_per_s
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn run_det_cuda(_: &DetArgs) -> Result<()> {
+    Err(Error::input(crate::experiment::run::CUDA_NOT_BUILT))
 }
 
 /// Seconds of each timed run.
