@@ -101,10 +101,19 @@ fn matrices_are_measured_and_the_rest_explained() {
     } else {
         format!(" {cv:.4} ")
     };
-    assert!(
-        table.contains(&format!("40 × 6  {cell:>8}    300")),
-        "{table}"
+    // Then ± the interval's half-width and the null baseline (N(0, 1), 40 × 6) with its sd.
+    let num = |k: &str| w2[k].as_f64().unwrap();
+    let (lo, hi) = (num("ci_low"), num("ci_high"));
+    assert!(lo < cv && cv < hi, "{w2}");
+    let (null, sd) = (num("null_cv"), num("null_sd"));
+    // 1e-12: z is this quotient, computed once in the binary.
+    assert!((num("z") - (cv - null) / sd).abs() < 1e-12, "{w2}");
+    let row = format!(
+        "40 × 6  {cell:>8}  ±{:.4}  {null:.4}±{sd:.4}  {:+.2}",
+        (hi - lo) / 2.0,
+        num("z")
     );
+    assert!(table.contains(&row), "{row}\n{table}");
     assert!(table.contains("read as (4·10) × 6"));
 }
 

@@ -4,7 +4,9 @@
 mod sweep_common;
 
 use serde_json::Value;
-use sweep_common::{fmt_cv, fresh_dir, json, prototype_metric_names, read, small_sweep};
+use sweep_common::{
+    fmt_cv, fresh_dir, json, measured_metric_names, prototype_metric_names, read, small_sweep,
+};
 
 const PHASES: [&str; 3] = ["pre", "mid", "post"];
 
@@ -44,7 +46,7 @@ fn json_csv_and_tables_agree_and_every_metric_is_present() {
         for phase in PHASES {
             let metrics = r[phase].as_object().unwrap();
             let names: Vec<&String> = metrics.keys().collect();
-            let expected = prototype_metric_names(heads);
+            let expected = measured_metric_names(heads);
             assert_eq!(names.len(), expected.len());
             // serde_json's map is sorted; the file's order is checked on the printed lists below.
             for name in &expected {
@@ -63,8 +65,16 @@ fn json_csv_and_tables_agree_and_every_metric_is_present() {
                 };
                 assert_eq!((rows, cols), shape, "{name}");
                 match m["cv"].as_f64() {
-                    Some(cv) => assert!(cv.is_finite() && cv > 0.0 && m.get("reason").is_none()),
-                    None => assert!(m["reason"].is_string(), "{name}: null cv without a reason"),
+                    Some(cv) => {
+                        assert!(cv.is_finite() && cv > 0.0 && m.get("reason").is_none());
+                        check_stats(name, cv, m, rows);
+                    }
+                    None => {
+                        assert!(m["reason"].is_string(), "{name}: null cv without a reason");
+                        for k in ["ci_low", "ci_high", "null_cv", "null_sd", "z"] {
+                            assert!(m.get(k).is_none(), "{name}: {k} without a cv");
+                        }
+                    }
                 }
             }
         }
@@ -74,12 +84,32 @@ fn json_csv_and_tables_agree_and_every_metric_is_present() {
     check_printed(&out.stdout, results);
 }
 
+/// A value's interval holds it; its null baseline exists when random matrices of its shape
+/// have a CV (≥ 5 rows), and z is computed from them.
+fn check_stats(name: &str, cv: f64, m: &Value, rows: usize) {
+    let num = |k: &str| m[k].as_f64();
+    let (lo, hi) = (num("ci_low").unwrap(), num("ci_high").unwrap());
+    assert!(lo <= cv && cv <= hi && lo < hi, "{name}: {m}");
+    match (num("null_cv"), num("null_sd"), num("z")) {
+        (Some(null), Some(sd), Some(z)) => {
+            assert!(rows >= 5 && null > 0.0 && sd > 0.0, "{name}: {m}");
+            // 1e-12: the same quotient, computed once in the binary.
+            assert!(
+                (z - (cv - null) / sd).abs() < 1e-12 * z.abs().max(1.0),
+                "{name}: {m}"
+            );
+        }
+        other => panic!("{name}: value without a baseline {other:?}: {m}"),
+    }
+}
+
 /// Every CSV row matches the JSON value it comes from, and there is one row per value.
 fn check_csv(csv: &str, results: &[Value]) {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "dim,heads,head_dim,seed,phase,epoch,loss,acc,metric,rows,cols,cv,valid,reason"
+        "dim,heads,head_dim,seed,phase,epoch,loss,acc,metric,rows,cols,cv,valid,reason,\
+         ci_low,ci_high,null_cv,null_sd,z"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let expected_rows: usize = results
@@ -93,7 +123,7 @@ fn check_csv(csv: &str, results: &[Value]) {
         .sum();
     assert_eq!(rows.len(), expected_rows);
     for row in rows {
-        assert_eq!(row.len(), 14, "{row:?}");
+        assert_eq!(row.len(), 19, "{row:?}");
         let r = results
             .iter()
             .find(|r| {
@@ -112,6 +142,12 @@ fn check_csv(csv: &str, results: &[Value]) {
         );
         assert_eq!(row[12], m["valid"].to_string());
         assert_eq!(row[13], m["reason"].as_str().unwrap_or(""));
+        for (k, cell) in ["ci_low", "ci_high", "null_cv", "null_sd", "z"]
+            .iter()
+            .zip(&row[14..])
+        {
+            assert_eq!(num(cell), m[*k].as_f64(), "{phase} {metric} {k}");
+        }
         assert_eq!(
             (row[9], row[10]),
             (

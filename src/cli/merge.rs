@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::experiment::store::Store;
 use crate::report::json::ResultFile;
 use crate::report::merge::{merge, missing};
-use crate::report::text;
+use crate::report::text::{self, View};
 
 #[derive(clap::Args, Debug, Default)]
 pub struct MergeArgs {
@@ -23,6 +23,12 @@ pub struct MergeArgs {
     /// No notes on stderr (the tables still go to stdout).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Show ± interval half-widths in the summaries (as `sweep --ci`).
+    #[arg(long)]
+    pub ci: bool,
+    /// Show z against the null baseline in the summaries (as `sweep --z`).
+    #[arg(long)]
+    pub z: bool,
 }
 
 pub fn run(args: MergeArgs) -> Result<()> {
@@ -63,10 +69,12 @@ pub fn run(args: MergeArgs) -> Result<()> {
             );
         }
     }
-    print!(
-        "{}",
-        text::summaries(&merged.results, merged.settings.seeds > 1)
-    );
+    let view = View {
+        seeds: merged.settings.seeds > 1,
+        ci: args.ci,
+        z: args.z,
+    };
+    print!("{}", text::summaries(&merged.results, view)?);
     Ok(())
 }
 

@@ -6,14 +6,19 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::experiment::inputs::Inputs;
 use crate::experiment::result::ConfigResult;
-use crate::experiment::run::{run_config, Engine};
+use crate::experiment::run::{run_config, Engine, RunContext};
 use crate::experiment::settings::{ConfigKey, Settings, SettingsLayer};
 use crate::experiment::shard::Shard;
 use crate::experiment::store::Store;
 use crate::experiment::sweep::{run_sweep, Observer, Scope};
 use crate::options::{Device, Precision};
+use crate::report::figures::plot_dir;
 use crate::report::progress::Progress;
-use crate::report::text;
+use crate::report::text::{self, View};
+use crate::stats::null::{NullCache, REPLICATES};
+
+/// The null-baseline cache in the output folder.
+pub const NULL_CACHE_FILE: &str = "null_cache.json";
 
 /// Every option is optional: unset ones come from `--config`, then from the prototype's
 /// defaults, so `SweepArgs::default()` is the prototype's sweep.
@@ -74,6 +79,17 @@ pub struct SweepArgs {
     /// Run only every N-th config, starting with the K-th (1-based), for job arrays.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Show ± the half-width of each value's 95% interval; flag the band only where the whole
+    /// interval lies in it. Display only: intervals are always stored.
+    #[arg(long)]
+    pub ci: bool,
+    /// Show z = (cv − null_cv) / null_sd against random matrices of the same shape. Display
+    /// only: baselines are always stored.
+    #[arg(long)]
+    pub z: bool,
+    /// Write figures (DIR/figures/*.svg) and DIR/report.html after the run (as `mha-cv plot`).
+    #[arg(long)]
+    pub plot: bool,
     /// Stop after computing this many configs (tests: an interrupted run).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -96,6 +112,9 @@ impl SweepArgs {
             data: self.data.clone(),
             out: self.out.clone(),
             save_params: self.save_params.then_some(true),
+            ci: self.ci.then_some(true),
+            z: self.z.then_some(true),
+            plot: self.plot.then_some(true),
         }
     }
 }
@@ -119,10 +138,26 @@ pub fn run(args: SweepArgs) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("results"));
     let save_params = layer.save_params.unwrap_or(false);
 
+    let view = View {
+        seeds: settings.seeds > 1,
+        ci: layer.ci.unwrap_or(false),
+        z: layer.z.unwrap_or(false),
+    };
+
     let engine = Engine::open(settings.device)?;
+    // Null baselines depend on shapes only: kept in the folder, they serve resumed runs and
+    // survive --fresh (`Store` deletes results, not this cache). Read (and checked) here,
+    // written after each config.
+    let nulls = NullCache::open(&out.join(NULL_CACHE_FILE), REPLICATES)?;
     // Everything is checked; only now is the output folder touched.
     let mut store = Store::open(&out, &settings, args.fresh)?;
     let params_dir = save_params.then(|| store.create_params_dir()).transpose()?;
+    let ctx = RunContext {
+        settings: &settings,
+        inputs: &inputs,
+        engine: &engine,
+        nulls: &nulls,
+    };
     let scope = Scope {
         shard: args.shard,
         stop_after: args.stop_after,
@@ -131,7 +166,7 @@ pub fn run(args: SweepArgs) -> Result<()> {
         progress: None,
         quiet: args.quiet,
         epochs: settings.epochs,
-        show_seed: settings.seeds > 1,
+        view,
     };
     print!("{}", text::header());
     let outcome = run_sweep(
@@ -142,18 +177,30 @@ pub fn run(args: SweepArgs) -> Result<()> {
             let save = params_dir
                 .as_ref()
                 .map(|d| d.join(format!("{}.safetensors", key.stem())));
-            run_config(&settings, &inputs, key, save.as_deref(), on_epoch, &engine)
+            let result = run_config(&ctx, key, save.as_deref(), on_epoch)?;
+            nulls.save()?;
+            Ok(result)
         },
         &mut printer,
     )?;
     printer.finish();
     if outcome.complete {
-        print!("{}", text::summaries(&outcome.results, settings.seeds > 1));
+        print!("{}", text::summaries(&outcome.results, view)?);
     } else if !args.quiet {
         eprintln!(
             "stopped after {} computed config(s); rerun the same command to continue",
             args.stop_after.unwrap_or(0)
         );
+    }
+    if layer.plot.unwrap_or(false) {
+        let written = plot_dir(&out)?;
+        if !args.quiet {
+            eprintln!(
+                "wrote {} figures and {}",
+                written.len().saturating_sub(1),
+                out.join("report.html").display()
+            );
+        }
     }
     Ok(())
 }
@@ -163,7 +210,7 @@ struct Printer {
     progress: Option<Progress>,
     quiet: bool,
     epochs: usize,
-    show_seed: bool,
+    view: View,
 }
 
 impl Printer {
@@ -200,7 +247,7 @@ impl Observer for Printer {
     }
 
     fn config_done(&mut self, result: &ConfigResult, _resumed: bool) {
-        let block = text::config_block(result, self.show_seed);
+        let block = text::config_block(result, self.view);
         match &self.progress {
             Some(p) => p.print(&block),
             None => print!("{block}"),

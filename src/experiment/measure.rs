@@ -1,5 +1,7 @@
 //! Measuring a model at one phase: the prototype's weight metrics, then its activation metrics
-//! on the whole training set, each turned into a CV by the geometry core with its own seed.
+//! on the whole training set, then the extra metrics (`act_attn_h{i}`), each turned into a CV
+//! by the geometry core with its own seed, and read against its sampling interval and the null
+//! baseline of its shape (docs/stats.md).
 
 use rayon::prelude::*;
 
@@ -12,56 +14,108 @@ use crate::error::{Error, Result};
 use crate::geometry::cv::{cv_metric, CvOptions, CvOutcome, InsufficientReason};
 use crate::metrics::weight_matrices;
 use crate::model::{DeviceData, HostTensor, Model};
+use crate::stats::bootstrap::{bootstrap_ci, BootstrapOptions};
+use crate::stats::null::{null_distribution, z_score, NullCache, NullSpec};
 
-/// Every metric of `model` at `phase`, in the prototype's order (weights, then activations).
+/// Every metric of `model` at `phase`: the prototype's, in its order (weights, then
+/// activations), then each head's attention output before out_proj (`act_attn_h{i}`).
+/// Null baselines missing from `cache` are computed first, all in parallel.
 pub fn measure<B: Backend>(
     model: &Model<B>,
     data: &DeviceData<B>,
     key: ConfigKey,
     phase: Phase,
     settings: &Settings,
+    cache: &NullCache,
 ) -> Result<Measurements> {
     let mut matrices = weight_matrices(&model.params()?, key.heads);
     matrices.extend(model.activations(data)?);
+    // A second forward pass: the model has no accessor returning both sets from one.
+    matrices.extend(model.attn_head_activations(data)?);
+    let specs = matrices
+        .iter()
+        .map(|t| {
+            let (rows, cols) = matrix_shape(t)?;
+            Ok(NullSpec {
+                rows,
+                cols,
+                dist: null_distribution(&t.name, key.dim),
+                samples: settings.samples,
+                pool: CV_POOL,
+                precision: settings.precision,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    cache.prefetch(&specs)?;
     let metrics = matrices
         .par_iter()
-        .map(|t| {
+        .zip(&specs)
+        .map(|(t, spec)| {
             let opts = CvOptions {
                 samples: settings.samples,
                 pool: CV_POOL,
                 seed: cv_seed(key.seed, key.dim, key.heads, phase.as_str(), &t.name),
                 precision: settings.precision,
             };
-            Ok((t.name.clone(), measure_matrix(t, &opts)?))
+            let outcome = cv_metric(&t.data, spec.rows, spec.cols, &opts)?;
+            Ok((
+                t.name.clone(),
+                metric_with_stats(outcome, spec, opts.seed, cache)?,
+            ))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Measurements(metrics))
 }
 
-/// The CV of one 2-D tensor (rows are the points).
-fn measure_matrix<T: Scalar>(t: &HostTensor<T>, opts: &CvOptions) -> Result<Metric> {
-    let [rows, cols] = t.shape[..] else {
-        return Err(Error::input(format!(
+/// (rows, cols) of a metric's matrix.
+fn matrix_shape<T: Scalar>(t: &HostTensor<T>) -> Result<(usize, usize)> {
+    match t.shape[..] {
+        [rows, cols] => Ok((rows, cols)),
+        _ => Err(Error::input(format!(
             "metric {}: shape {:?}, expected a matrix (rows, cols)",
             t.name, t.shape
-        )));
-    };
-    Ok(metric_from(
-        cv_metric(&t.data, rows, cols, opts)?,
-        rows,
-        cols,
-    ))
+        ))),
+    }
 }
 
-/// The stored form of a CV outcome.
-pub fn metric_from(outcome: CvOutcome, rows: usize, cols: usize) -> Metric {
+/// The stored form of a CV outcome of a `spec.rows` × `spec.cols` matrix, with its 95%
+/// bootstrap interval (seeded by the CV's own seed `cv_seed`) and, when the shape has one, the
+/// null baseline and z. Insufficient values get neither.
+pub fn metric_with_stats(
+    outcome: CvOutcome,
+    spec: &NullSpec,
+    cv_seed: u64,
+    cache: &NullCache,
+) -> Result<Metric> {
+    let stats = match &outcome {
+        CvOutcome::Value { cv, vols, .. } => {
+            let ci = bootstrap_ci(vols, &BootstrapOptions::with_seed(cv_seed))?;
+            Some((*cv, ci, cache.get(spec)?))
+        }
+        CvOutcome::Insufficient { .. } => None,
+    };
+    let mut metric = metric_from(outcome, spec.rows, spec.cols);
+    if let Some((cv, ci, null)) = stats {
+        metric.ci_low = Some(ci.low);
+        metric.ci_high = Some(ci.high);
+        if let Some(null) = null {
+            metric.null_cv = Some(null.null_cv);
+            metric.null_sd = Some(null.null_sd);
+            metric.z = z_score(cv, &null);
+        }
+    }
+    Ok(metric)
+}
+
+/// The stored form of a CV outcome (without interval or baseline).
+fn metric_from(outcome: CvOutcome, rows: usize, cols: usize) -> Metric {
     match outcome {
         CvOutcome::Value { cv, valid, .. } => Metric {
             rows,
             cols,
             cv: Some(cv),
             valid,
-            reason: None,
+            ..Metric::default()
         },
         CvOutcome::Insufficient { reason, valid } => Metric {
             rows,
@@ -73,6 +127,7 @@ pub fn metric_from(outcome: CvOutcome, rows: usize, cols: usize) -> Metric {
                 InsufficientReason::TooFewValid { .. } => Reason::TooFewValid,
                 InsufficientReason::NonFinite => Reason::NonFinite,
             }),
+            ..Metric::default()
         },
     }
 }

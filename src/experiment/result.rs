@@ -52,7 +52,7 @@ impl Reason {
 }
 
 /// One metric at one phase.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     /// The measured matrix: rows are the points, cols their coordinates.
     pub rows: usize,
@@ -63,6 +63,26 @@ pub struct Metric {
     pub valid: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
+    /// 95% percentile-bootstrap interval of `cv` (docs/stats.md); with a value only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_low: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_high: Option<f64>,
+    /// The null baseline of this shape (mean and sd of random matrices' CV) and
+    /// z = (cv − null_cv) / null_sd; with a value, and a baseline that exists (≥ 5 rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_cv: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub null_sd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub z: Option<f64>,
+}
+
+impl Metric {
+    /// Half the width of the interval, when there is one.
+    pub fn ci_half(&self) -> Option<f64> {
+        Some((self.ci_high? - self.ci_low?) / 2.0)
+    }
 }
 
 /// Every metric of one phase, in the prototype's order; a JSON object keyed by metric name
@@ -205,6 +225,7 @@ pub(crate) mod tests {
             cv,
             valid: if cv.is_some() { 300 } else { 3 },
             reason: cv.is_none().then_some(Reason::TooFewValid),
+            ..Metric::default()
         };
         let phase = |shift: f64| {
             Measurements(vec![
@@ -227,6 +248,36 @@ pub(crate) mod tests {
             mid: Some(phase(0.01)),
             post: phase(-0.0035),
         }
+    }
+
+    /// `sample` with an interval of ±0.01 around, a null baseline of 0.2 ± 0.05 and its z on
+    /// every value.
+    pub fn sample_with_stats(dim: usize, heads: usize, seed: u64) -> ConfigResult {
+        let mut r = sample(dim, heads, seed);
+        let phases = [Some(&mut r.pre), r.mid.as_mut(), Some(&mut r.post)];
+        for (_, m) in phases.into_iter().flatten().flat_map(|p| p.0.iter_mut()) {
+            if let Some(cv) = m.cv {
+                m.ci_low = Some(cv - 0.01);
+                m.ci_high = Some(cv + 0.01);
+                m.null_cv = Some(0.2);
+                m.null_sd = Some(0.05);
+                m.z = Some((cv - 0.2) / 0.05);
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn stats_fields_are_written_only_when_present() {
+        let r = sample_with_stats(64, 2, 42);
+        let text = serde_json::to_string(&r.pre).unwrap();
+        assert!(text.starts_with(r#"{"emb":{"rows":8,"cols":4,"cv":0.1585,"valid":300,"ci_low":0.1485,"ci_high":0.1685,"null_cv":0.2,"null_sd":0.05,"z":-0.8300000000000002}"#), "{text}");
+        assert!(text.contains(
+            r#""act_Q_h0":{"rows":8,"cols":4,"cv":null,"valid":3,"reason":"too_few_valid"}"#
+        ));
+        let back: Measurements = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r.pre);
+        assert!((back.get("emb").unwrap().ci_half().unwrap() - 0.01).abs() < 1e-15);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::error::Result;
 use crate::io::params::save_params;
 use crate::model::{DeviceData, Model};
 use crate::options::Device;
+use crate::stats::null::NullCache;
 
 /// Where the configs train: opened once per process (a CUDA context is costly) and shared.
 #[derive(Clone)]
@@ -43,36 +44,43 @@ pub const CUDA_NOT_BUILT: &str =
     "--device cuda: this binary was built without the `cuda` feature; \
      rebuild with `cargo build --release --features cuda` (see README, GPU), or use --device cpu";
 
+/// What a config's run needs besides its key, shared by every config of a sweep.
+pub struct RunContext<'a> {
+    pub settings: &'a Settings,
+    pub inputs: &'a Inputs,
+    pub engine: &'a Engine,
+    /// Null baselines, computed once per shape across configs.
+    pub nulls: &'a NullCache,
+}
+
 /// Trains and measures `key`; `on_epoch(e)` after each epoch; the final parameters are saved
 /// to `save` when given.
 pub fn run_config(
-    settings: &Settings,
-    inputs: &Inputs,
+    ctx: &RunContext,
     key: ConfigKey,
     save: Option<&Path>,
     on_epoch: &mut dyn FnMut(usize),
-    engine: &Engine,
 ) -> Result<ConfigResult> {
-    match engine {
-        Engine::Cpu => run_on(Cpu::<f32>::new(), settings, inputs, key, save, on_epoch),
+    match ctx.engine {
+        Engine::Cpu => run_on(Cpu::<f32>::new(), ctx, key, save, on_epoch),
         #[cfg(feature = "cuda")]
-        Engine::Cuda(cuda) => run_on(cuda.clone(), settings, inputs, key, save, on_epoch),
+        Engine::Cuda(cuda) => run_on(cuda.clone(), ctx, key, save, on_epoch),
     }
 }
 
 fn run_on<B: Backend<T = f32>>(
     backend: B,
-    settings: &Settings,
-    inputs: &Inputs,
+    ctx: &RunContext,
     key: ConfigKey,
     save: Option<&Path>,
     on_epoch: &mut dyn FnMut(usize),
 ) -> Result<ConfigResult> {
+    let (settings, inputs, nulls) = (ctx.settings, ctx.inputs, ctx.nulls);
     let cfg = inputs.model_config(key);
     let data = DeviceData::new(&backend, &inputs.data(key.seed))?;
     let mut model = Model::new(backend, cfg, &inputs.params(&cfg, key.seed)?)?;
 
-    let pre = measure(&model, &data, key, Phase::Pre, settings)?;
+    let pre = measure(&model, &data, key, Phase::Pre, settings, nulls)?;
     let mut losses = Vec::with_capacity(settings.epochs);
     let (mut mid, mut acc_mid) = (None, None);
     for epoch in 1..=settings.epochs {
@@ -80,11 +88,11 @@ fn run_on<B: Backend<T = f32>>(
         on_epoch(epoch);
         if Some(epoch) == settings.mid_epoch() {
             acc_mid = Some(model.accuracy(&data)?);
-            mid = Some(measure(&model, &data, key, Phase::Mid, settings)?);
+            mid = Some(measure(&model, &data, key, Phase::Mid, settings, nulls)?);
         }
     }
     let acc = model.accuracy(&data)?;
-    let post = measure(&model, &data, key, Phase::Post, settings)?;
+    let post = measure(&model, &data, key, Phase::Post, settings, nulls)?;
     if let Some(path) = save {
         save_params(path, &model.params()?)?;
     }

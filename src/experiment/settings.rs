@@ -28,6 +28,10 @@ pub struct SettingsLayer {
     pub data: Option<PathBuf>,
     pub out: Option<PathBuf>,
     pub save_params: Option<bool>,
+    /// Display only (never part of `Settings`): ± intervals, z, figures after the run.
+    pub ci: Option<bool>,
+    pub z: Option<bool>,
+    pub plot: Option<bool>,
 }
 
 impl SettingsLayer {
@@ -43,7 +47,7 @@ impl SettingsLayer {
         toml::from_str(&text).map_err(|e| {
             Error::input(format!(
                 "{}: not a valid sweep config: {}expected keys: dims, heads, epochs, lr, samples, \
-                 seed, seeds, precision, device, init, init_prefix, data, out, save_params",
+                 seed, seeds, precision, device, init, init_prefix, data, out, save_params, ci, z, plot",
                 path.display(),
                 e
             ))
@@ -67,6 +71,9 @@ impl SettingsLayer {
             data: self.data.or(under.data),
             out: self.out.or(under.out),
             save_params: self.save_params.or(under.save_params),
+            ci: self.ci.or(under.ci),
+            z: self.z.or(under.z),
+            plot: self.plot.or(under.plot),
         }
     }
 }
@@ -373,6 +380,22 @@ mod tests {
         let s = Settings::resolve(&cli.over(file)).unwrap();
         assert_eq!((s.dims.clone(), s.epochs, s.lr), (vec![16], 2, 0.01));
         assert_eq!(s.heads, defaults::HEADS.to_vec());
+    }
+
+    #[test]
+    fn display_flags_come_from_the_file_unless_given() {
+        let file: SettingsLayer = toml::from_str("ci = true\nz = false\nplot = true").unwrap();
+        let cli = SettingsLayer {
+            z: Some(true),
+            ..Default::default()
+        };
+        let layer = cli.over(file);
+        assert_eq!(
+            (layer.ci, layer.z, layer.plot),
+            (Some(true), Some(true), Some(true))
+        );
+        // They change no number, so the settings (compared on resume) are the defaults.
+        assert_eq!(Settings::resolve(&layer).unwrap(), Settings::default());
     }
 
     #[test]

@@ -138,7 +138,8 @@ impl Store {
     fn remove_previous(&self) -> Result<()> {
         let mut files = json_files(&self.dir.join("configs"))?;
         files.extend(files_with_ext(&self.dir.join("params"), "safetensors")?);
-        files.extend(["results.json", "results.csv"].map(|n| self.dir.join(n)));
+        files.extend(files_with_ext(&self.dir.join("figures"), "svg")?);
+        files.extend(["results.json", "results.csv", "report.html"].map(|n| self.dir.join(n)));
         for f in files.into_iter().filter(|f| f.is_file()) {
             std::fs::remove_file(&f).map_err(|e| Error::io(&f, e))?;
         }

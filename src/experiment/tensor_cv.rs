@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::measure::metric_from;
+use super::measure::metric_with_stats;
 use super::result::Metric;
 use super::seeds::tensor_cv_seed;
 use crate::error::{Error, Result};
 use crate::geometry::cv::{cv_metric, CvOptions};
 use crate::io::{fmt_shape, list_names, AnyTensor, TensorData};
 use crate::options::Precision;
+use crate::stats::null::{null_distribution, NullCache, NullSpec, REPLICATES};
 
 /// How `mha-cv cv` measures.
 #[derive(Clone, Debug)]
@@ -43,7 +44,8 @@ pub struct TensorCv {
     pub note: Option<String>,
 }
 
-/// Reads every file, then measures the selected tensors (in parallel; each has its own seed).
+/// Reads every file, then measures the selected tensors (in parallel; each has its own seed),
+/// each with its interval and the null baseline of its shape.
 pub fn tensor_cvs(files: &[PathBuf], opts: &TensorCvOptions) -> Result<Vec<TensorCv>> {
     let mut all: Vec<(String, AnyTensor)> = Vec::new();
     for path in files {
@@ -62,8 +64,17 @@ pub fn tensor_cvs(files: &[PathBuf], opts: &TensorCvOptions) -> Result<Vec<Tenso
         }
     }
     all.retain(|(_, t)| opts.only.is_empty() || opts.only.contains(&t.name));
+    let nulls = NullCache::new(REPLICATES);
+    let specs: Vec<NullSpec> = all
+        .iter()
+        .filter_map(|(_, t)| match plan(t) {
+            Plan::Matrix { rows, cols, .. } => Some(null_spec(t, rows, cols, opts)),
+            Plan::Skip(_) => None,
+        })
+        .collect();
+    nulls.prefetch(&specs)?;
     all.par_iter()
-        .map(|(file, t)| measure_tensor(file, t, opts))
+        .map(|(file, t)| measure_tensor(file, t, opts, &nulls))
         .collect()
 }
 
@@ -78,7 +89,69 @@ fn read_any(path: &Path) -> Result<Vec<AnyTensor>> {
     }
 }
 
-fn measure_tensor(file: &str, t: &AnyTensor, opts: &TensorCvOptions) -> Result<TensorCv> {
+/// How a tensor is measured: as a rows × cols matrix (with a note when reshaped), or not.
+enum Plan {
+    Matrix {
+        rows: usize,
+        cols: usize,
+        note: Option<String>,
+    },
+    Skip(String),
+}
+
+fn plan(t: &AnyTensor) -> Plan {
+    if !matches!(t.data, TensorData::F32(_) | TensorData::F64(_)) {
+        return Plan::Skip(format!(
+            "{}: not a float tensor, not measured",
+            t.data.dtype()
+        ));
+    }
+    match t.shape[..] {
+        [] | [_] => Plan::Skip(format!(
+            "rank {}: not a matrix, not measured",
+            t.shape.len()
+        )),
+        [rows, cols] => Plan::Matrix {
+            rows,
+            cols,
+            note: None,
+        },
+        ref dims => {
+            let (last, leading) = dims.split_last().expect("rank ≥ 3");
+            let rows: usize = leading.iter().product();
+            let factors: Vec<String> = leading.iter().map(|d| d.to_string()).collect();
+            Plan::Matrix {
+                rows,
+                cols: *last,
+                note: Some(format!(
+                    "shape {} read as ({}) × {last} = {rows} × {last}",
+                    fmt_shape(dims),
+                    factors.join("·")
+                )),
+            }
+        }
+    }
+}
+
+/// The null baseline a tensor is read against: its columns' count and the pool's rows, with
+/// N(0, 1) entries (tensor names are not the sweep's metric names, so no init is known).
+fn null_spec(t: &AnyTensor, rows: usize, cols: usize, opts: &TensorCvOptions) -> NullSpec {
+    NullSpec {
+        rows,
+        cols,
+        dist: null_distribution(&t.name, cols),
+        samples: opts.samples,
+        pool: opts.pool,
+        precision: opts.precision,
+    }
+}
+
+fn measure_tensor(
+    file: &str,
+    t: &AnyTensor,
+    opts: &TensorCvOptions,
+    nulls: &NullCache,
+) -> Result<TensorCv> {
     let mut line = TensorCv {
         file: file.to_string(),
         tensor: t.name.clone(),
@@ -87,32 +160,14 @@ fn measure_tensor(file: &str, t: &AnyTensor, opts: &TensorCvOptions) -> Result<T
         metric: None,
         note: None,
     };
-    if !matches!(t.data, TensorData::F32(_) | TensorData::F64(_)) {
-        line.note = Some(format!(
-            "{}: not a float tensor, not measured",
-            t.data.dtype()
-        ));
-        return Ok(line);
-    }
-    let (rows, cols) = match t.shape[..] {
-        [] | [_] => {
-            line.note = Some(format!(
-                "rank {}: not a matrix, not measured",
-                t.shape.len()
-            ));
+    let (rows, cols) = match plan(t) {
+        Plan::Skip(note) => {
+            line.note = Some(note);
             return Ok(line);
         }
-        [r, c] => (r, c),
-        ref dims => {
-            let (last, leading) = dims.split_last().expect("rank ≥ 3");
-            let rows: usize = leading.iter().product();
-            let factors: Vec<String> = leading.iter().map(|d| d.to_string()).collect();
-            line.note = Some(format!(
-                "shape {} read as ({}) × {last} = {rows} × {last}",
-                fmt_shape(dims),
-                factors.join("·")
-            ));
-            (rows, *last)
+        Plan::Matrix { rows, cols, note } => {
+            line.note = note;
+            (rows, cols)
         }
     };
     let cv_opts = CvOptions {
@@ -122,6 +177,7 @@ fn measure_tensor(file: &str, t: &AnyTensor, opts: &TensorCvOptions) -> Result<T
         precision: opts.precision,
     };
     let outcome = cv_metric::<f64>(&t.to_f64_vec(), rows, cols, &cv_opts)?;
-    line.metric = Some(metric_from(outcome, rows, cols));
+    let spec = null_spec(t, rows, cols, opts);
+    line.metric = Some(metric_with_stats(outcome, &spec, cv_opts.seed, nulls)?);
     Ok(line)
 }

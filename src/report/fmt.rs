@@ -35,12 +35,40 @@ pub fn in_band(cv: f64) -> bool {
 
 /// The prototype's `fmt_cv`: `*0.1585*` inside the band, ` 0.1228 ` outside, `  N/A  ` for none.
 pub fn fmt_cv(cv: Option<f64>) -> String {
+    fmt_cv_flagged(cv, cv.is_some_and(in_band))
+}
+
+/// `fmt_cv` with the band flag decided by the caller (e.g. by the interval rule).
+pub fn fmt_cv_flagged(cv: Option<f64>, band: bool) -> String {
     match cv {
-        None => "  N/A  ".into(),
-        Some(v) => {
-            let band = if in_band(v) { "*" } else { " " };
-            format!("{band}{}{band}", fixed(v, 4))
-        }
+        None => NA.into(),
+        Some(v) => flagged(&fixed(v, 4), band),
+    }
+}
+
+/// The prototype's spelling of a missing value.
+pub const NA: &str = "  N/A  ";
+
+/// `*text*` in the band, ` text ` outside.
+pub fn flagged(text: &str, band: bool) -> String {
+    let b = if band { "*" } else { " " };
+    format!("{b}{text}{b}")
+}
+
+/// ` ±0.0123`: half the width of an interval, or as many blanks when there is none (so the
+/// columns after it stay aligned).
+pub fn ci_part(half: Option<f64>) -> String {
+    match half {
+        Some(h) => format!(" ±{}", fixed(h, 4)),
+        None => " ".repeat(8),
+    }
+}
+
+/// ` z=  -1.23` (the value right-aligned in 7), or as many blanks when there is none.
+pub fn z_part(z: Option<f64>) -> String {
+    match z {
+        Some(z) => format!(" z={:>7}", format!("{z:+.2}")),
+        None => " ".repeat(10),
     }
 }
 
@@ -74,5 +102,19 @@ mod tests {
         assert_eq!(signed4(f64::INFINITY), "+inf");
         assert_eq!(fmt_delta(Some(0.1585), Some(0.1549)), "-0.0036");
         assert_eq!(fmt_delta(None, Some(0.1549)), "  N/A  ");
+    }
+
+    #[test]
+    fn annotations_keep_their_width() {
+        assert_eq!(fmt_cv_flagged(Some(0.1), true), "*0.1000*");
+        assert_eq!(fmt_cv_flagged(Some(0.2), false), " 0.2000 ");
+        assert_eq!(ci_part(Some(0.01234)), " ±0.0123");
+        assert_eq!(
+            ci_part(None).chars().count(),
+            ci_part(Some(0.5)).chars().count()
+        );
+        assert_eq!(z_part(Some(-1.234)), " z=  -1.23");
+        assert_eq!(z_part(Some(123.456)), " z=+123.46");
+        assert_eq!(z_part(None).len(), z_part(Some(0.0)).len());
     }
 }

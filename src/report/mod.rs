@@ -7,5 +7,6 @@ pub mod fmt;
 pub mod json;
 pub mod merge;
 pub mod progress;
+pub mod rows;
 pub mod tensor_table;
 pub mod text;

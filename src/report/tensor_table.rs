@@ -2,15 +2,19 @@
 
 use std::fmt::Write;
 
-use super::fmt::fmt_cv;
+use super::fmt::{fixed, fmt_cv};
 use crate::experiment::tensor_cv::TensorCv;
 use crate::io::fmt_shape;
 
 /// One section per file: tensor, stored shape, the matrix measured, CV (band-marked as the
-/// prototype does), volumes kept, and a note (how the tensor was read, or why not measured).
+/// prototype does), ± the half-width of its 95% interval, the null baseline of its shape with
+/// its sd, z, volumes kept, and a note (how the tensor was read, or why not measured).
 pub fn table(lines: &[TensorCv]) -> String {
-    let cells: Vec<[String; 6]> = lines.iter().map(cells).collect();
-    let head = ["tensor", "shape", "matrix", "cv", "valid", "note"].map(String::from);
+    let cells: Vec<[String; COLS]> = lines.iter().map(cells).collect();
+    let head = [
+        "tensor", "shape", "matrix", "cv", "±95%", "null", "z", "valid", "note",
+    ]
+    .map(String::from);
     let width = |k: usize| {
         cells
             .iter()
@@ -19,22 +23,18 @@ pub fn table(lines: &[TensorCv]) -> String {
             .max()
             .unwrap_or(0)
     };
-    let w = [width(0), width(1), width(2), width(3), width(4)];
-    let row = |c: &[String; 6]| {
-        let text = format!(
-            "  {:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {}",
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            c[4],
-            c[5],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3],
-            w4 = w[4]
-        );
+    let widths: Vec<usize> = (0..COLS - 1).map(width).collect();
+    let row = |c: &[String; COLS]| {
+        let mut text = String::new();
+        for (k, w) in widths.iter().enumerate() {
+            // Names and shapes read left to right; numbers line up on the right.
+            if k < 2 {
+                let _ = write!(text, "  {:<w$}", c[k]);
+            } else {
+                let _ = write!(text, "  {:>w$}", c[k]);
+            }
+        }
+        let _ = write!(text, "  {}", c[COLS - 1]);
         text.trim_end().to_string()
     };
     let mut s = String::new();
@@ -52,15 +52,25 @@ pub fn table(lines: &[TensorCv]) -> String {
     s
 }
 
-/// tensor, shape, matrix, cv, valid, note.
-fn cells(l: &TensorCv) -> [String; 6] {
-    let (matrix, cv, valid) = match &l.metric {
+const COLS: usize = 9;
+
+/// tensor, shape, matrix, cv, ±, null, z, valid, note.
+fn cells(l: &TensorCv) -> [String; COLS] {
+    let dash = || "-".to_string();
+    let num = |x: Option<f64>, f: fn(f64) -> String| x.map_or_else(dash, f);
+    let (matrix, cv, ci, null, z, valid) = match &l.metric {
         Some(m) => (
             format!("{} × {}", m.rows, m.cols),
             fmt_cv(m.cv),
+            num(m.ci_half(), |h| format!("±{}", fixed(h, 4))),
+            match (m.null_cv, m.null_sd) {
+                (Some(c), Some(sd)) => format!("{}±{}", fixed(c, 4), fixed(sd, 4)),
+                _ => dash(),
+            },
+            num(m.z, |z| format!("{z:+.2}")),
             m.valid.to_string(),
         ),
-        None => ("-".into(), "-".into(), "-".into()),
+        None => (dash(), dash(), dash(), dash(), dash(), dash()),
     };
     let note = match (&l.note, l.metric.as_ref().and_then(|m| m.reason)) {
         (Some(n), _) => n.clone(),
@@ -72,6 +82,9 @@ fn cells(l: &TensorCv) -> [String; 6] {
         fmt_shape(&l.shape),
         matrix,
         cv,
+        ci,
+        null,
+        z,
         valid,
         note,
     ]
@@ -84,13 +97,18 @@ mod tests {
 
     #[test]
     fn rows_show_matrix_cv_and_notes() {
-        let m = |cv, reason| {
+        let m = |cv: Option<f64>, reason| {
             Some(Metric {
                 rows: 256,
                 cols: 64,
                 cv,
                 valid: 300,
                 reason,
+                ci_low: cv.map(|c| c - 0.01),
+                ci_high: cv.map(|c| c + 0.01),
+                null_cv: cv.map(|_| 0.1166),
+                null_sd: cv.map(|_| 0.0071),
+                z: cv.map(|c| (c - 0.1166) / 0.0071),
             })
         };
         let lines = vec![
@@ -122,13 +140,13 @@ mod tests {
         let text = table(&lines);
         let expected = "\
 a.safetensors
-  tensor      shape        matrix        cv  valid  note
-  emb.weight  (256, 64)  256 × 64  *0.1585*    300
-  bias        (64)              -         -      -  rank 1: not a matrix, not measured
+  tensor      shape        matrix        cv     ±95%           null      z  valid  note
+  emb.weight  (256, 64)  256 × 64  *0.1585*  ±0.0100  0.1166±0.0071  +5.90    300
+  bias        (64)              -         -        -              -      -      -  rank 1: not a matrix, not measured
 
 b.npy
-  tensor      shape        matrix        cv  valid  note
-  b           (256, 64)  256 × 64     N/A      300  too_few_valid
+  tensor      shape        matrix        cv     ±95%           null      z  valid  note
+  b           (256, 64)  256 × 64     N/A          -              -      -    300  too_few_valid
 ";
         assert_eq!(text, expected);
     }

@@ -86,6 +86,14 @@ pub fn prototype_metric_names(heads: usize) -> Vec<String> {
     names
 }
 
+/// Every metric a sweep measures: the prototype's, then each head's attention output before
+/// out_proj.
+pub fn measured_metric_names(heads: usize) -> Vec<String> {
+    let mut names = prototype_metric_names(heads);
+    names.extend((0..heads).map(|i| format!("act_attn_h{i}")));
+    names
+}
+
 /// The prototype's `fmt_cv`, written from its source: `*x.xxxx*` inside 0.13 < cv < 0.30.
 pub fn fmt_cv(cv: Option<f64>) -> String {
     match cv {
