@@ -62,7 +62,22 @@ fn bad_options_are_refused_before_anything_is_written() {
     refused(&dir, &with(&["--lr", "-1"]), "--lr -1");
     refused(&dir, &with(&["--seeds", "0"]), "--seeds 0");
     refused(&dir, &with(&["--shard", "3/2"]), "expected K/N");
-    refused(&dir, &with(&["--device", "cuda"]), "--device cuda");
+    if cfg!(not(feature = "cuda")) {
+        // Without the feature, every --device cuda names the rebuild that provides it.
+        refused(&dir, &with(&["--device", "cuda"]), "--features cuda");
+        refused(
+            &dir,
+            &["bench", "det", "--device", "cuda"],
+            "--features cuda",
+        );
+        let npy = dir.join("m.npy");
+        std::fs::write(&npy, b"not read: the device is refused first").unwrap();
+        refused(
+            &dir,
+            &["cv", "--device", "cuda", npy.to_str().unwrap()],
+            "--features cuda",
+        );
+    }
     refused(&dir, &with(&["--precision", "f16"]), "invalid value 'f16'");
     refused(&dir, &with(&["--init-prefix", "init."]), "give --init too");
 }

@@ -120,3 +120,36 @@ fn bench_and_geometry_entry_points_run() {
     );
     assert!(geometry::det6_batch_gpu(&cuda, &m[..35]).is_err());
 }
+
+/// `cv --device cuda`: the same tuples as the CPU path, so in f64 the volumes agree to a few
+/// units of roundoff of each simplex's scale H and the CV to ~1e-12; in f32 the volumes carry
+/// f32 rounding (≈ 2e-7 relative for well-shaped simplices) and the CV agrees to ~1e-5.
+#[test]
+fn cv_on_the_gpu_matches_the_cpu() {
+    use mha_cv::geometry::cv::{cv_metric, CvOptions, CvOutcome};
+    let Some(cuda) = gpu() else { return };
+    let mut rng = mha_cv::rng::Rng::new(9);
+    let (rows, cols) = (700, 37);
+    let matrix: Vec<f64> = (0..rows * cols).map(|_| rng.normal()).collect();
+    for (precision, tol) in [(Precision::F64, 1e-12), (Precision::F32, 1e-5)] {
+        let opts = CvOptions {
+            precision,
+            ..CvOptions::default()
+        };
+        let cpu = cv_metric(&matrix, rows, cols, &opts).unwrap();
+        let gpu = geometry::cv_metric_gpu(&cuda, &matrix, rows, cols, &opts).unwrap();
+        let (
+            CvOutcome::Value {
+                cv: a, valid: va, ..
+            },
+            CvOutcome::Value {
+                cv: b, valid: vb, ..
+            },
+        ) = (&cpu, &gpu)
+        else {
+            panic!("{precision}: expected values, got {cpu:?} and {gpu:?}");
+        };
+        assert_eq!(va, vb, "{precision}: kept volumes differ");
+        assert!((a - b).abs() <= tol * a, "{precision}: cpu {a} gpu {b}");
+    }
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::defaults;
 use crate::error::{Error, Result};
 use crate::experiment::tensor_cv::{tensor_cvs, TensorCvOptions};
-use crate::options::Precision;
+use crate::options::{Device, Precision};
 use crate::report::tensor_table;
 
 #[derive(clap::Args, Debug, Default)]
@@ -26,6 +26,10 @@ pub struct CvArgs {
     /// Precision of the Cayley–Menger determinant.
     #[arg(long, value_enum, default_value_t = Precision::F64)]
     pub precision: Precision,
+    /// Where the volumes are computed (cuda: the fused Cayley–Menger kernel; needs a build
+    /// with `--features cuda`).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    pub device: Device,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -45,6 +49,7 @@ pub fn run(args: CvArgs) -> Result<()> {
         pool: defaults::CV_POOL,
         seed: args.seed,
         precision: args.precision,
+        device: args.device,
         only: args.tensors,
     };
     let lines = tensor_cvs(&args.files, &opts)?;

@@ -9,11 +9,12 @@ use rayon::prelude::*;
 
 use super::measure::metric_with_stats;
 use super::result::Metric;
+use super::run::Engine;
 use super::seeds::tensor_cv_seed;
 use crate::error::{Error, Result};
 use crate::geometry::cv::{cv_metric, CvOptions};
 use crate::io::{fmt_shape, list_names, AnyTensor, TensorData};
-use crate::options::Precision;
+use crate::options::{Device, Precision};
 use crate::stats::null::{null_distribution, NullCache, NullSpec, REPLICATES};
 
 /// How `mha-cv cv` measures.
@@ -25,6 +26,8 @@ pub struct TensorCvOptions {
     /// row samples in every file, so two checkpoints are compared on equal terms.
     pub seed: u64,
     pub precision: Precision,
+    /// Where the volumes are computed.
+    pub device: Device,
     /// Only these tensors (all when empty).
     pub only: Vec<String>,
 }
@@ -47,6 +50,7 @@ pub struct TensorCv {
 /// Reads every file, then measures the selected tensors (in parallel; each has its own seed),
 /// each with its interval and the null baseline of its shape.
 pub fn tensor_cvs(files: &[PathBuf], opts: &TensorCvOptions) -> Result<Vec<TensorCv>> {
+    let engine = Engine::open(opts.device)?;
     let mut all: Vec<(String, AnyTensor)> = Vec::new();
     for path in files {
         let label = path.display().to_string();
@@ -74,7 +78,7 @@ pub fn tensor_cvs(files: &[PathBuf], opts: &TensorCvOptions) -> Result<Vec<Tenso
         .collect();
     nulls.prefetch(&specs)?;
     all.par_iter()
-        .map(|(file, t)| measure_tensor(file, t, opts, &nulls))
+        .map(|(file, t)| measure_tensor(file, t, opts, &nulls, &engine))
         .collect()
 }
 
@@ -151,6 +155,7 @@ fn measure_tensor(
     t: &AnyTensor,
     opts: &TensorCvOptions,
     nulls: &NullCache,
+    engine: &Engine,
 ) -> Result<TensorCv> {
     let mut line = TensorCv {
         file: file.to_string(),
@@ -176,7 +181,14 @@ fn measure_tensor(
         seed: tensor_cv_seed(opts.seed, &t.name),
         precision: opts.precision,
     };
-    let outcome = cv_metric::<f64>(&t.to_f64_vec(), rows, cols, &cv_opts)?;
+    let matrix = t.to_f64_vec();
+    let outcome = match engine {
+        Engine::Cpu => cv_metric(&matrix, rows, cols, &cv_opts)?,
+        #[cfg(feature = "cuda")]
+        Engine::Cuda(cuda) => {
+            crate::backend::cuda::geometry::cv_metric_gpu(cuda, &matrix, rows, cols, &cv_opts)?
+        }
+    };
     let spec = null_spec(t, rows, cols, opts);
     line.metric = Some(metric_with_stats(outcome, &spec, cv_opts.seed, nulls)?);
     Ok(line)

@@ -106,6 +106,40 @@ pub fn cv_metric<T: Scalar>(
     cols: usize,
     opts: &CvOptions,
 ) -> Result<CvOutcome> {
+    cv_metric_with(matrix, rows, cols, opts, &CPU_VOL2)
+}
+
+/// A vol² function `(points (rows, cols), rows, cols, tuples) → vol²` in one precision.
+pub type Vol2Fn<'a, P> = dyn Fn(&[P], usize, usize, &[[u32; 5]]) -> Result<Vec<P>> + Sync + 'a;
+
+/// Where the volumes are computed, one function per precision: the CPU's [`vol2_fused`]
+/// ([`CPU_VOL2`]) or a device's fused kernel (`backend::cuda::geometry`). Sampling, the filter
+/// and the statistic stay here, so every device gives the same estimate from the same tuples.
+pub struct Vol2Engine<'a> {
+    pub f32: &'a Vol2Fn<'a, f32>,
+    pub f64: &'a Vol2Fn<'a, f64>,
+}
+
+fn cpu_vol2<P: Scalar>(points: &[P], rows: usize, cols: usize, idx: &[[u32; 5]]) -> Result<Vec<P>> {
+    let mut vol2 = vec![P::zero(); idx.len()];
+    vol2_fused(points, rows, cols, idx, &mut vol2)?;
+    Ok(vol2)
+}
+
+/// The CPU volume engine.
+pub const CPU_VOL2: Vol2Engine<'static> = Vol2Engine {
+    f32: &cpu_vol2::<f32>,
+    f64: &cpu_vol2::<f64>,
+};
+
+/// [`cv_metric`] with the volumes computed by `engine`.
+pub fn cv_metric_with<T: Scalar>(
+    matrix: &[T],
+    rows: usize,
+    cols: usize,
+    opts: &CvOptions,
+    engine: &Vol2Engine,
+) -> Result<CvOutcome> {
     if rows.checked_mul(cols) != Some(matrix.len()) {
         return Err(Error::input(format!(
             "cv_metric: matrix holds {} values, expected rows·cols = {rows}·{cols}",
@@ -124,8 +158,8 @@ pub fn cv_metric<T: Scalar>(
     let pool = rows.min(opts.pool).min(1 << 32);
     let idx = || sample_indices(pool, opts.samples, &mut Rng::new(opts.seed));
     let vol2 = match opts.precision {
-        Precision::F64 => pool_vol2::<T, f64>(matrix, pool, cols, idx)?,
-        Precision::F32 => pool_vol2::<T, f32>(matrix, pool, cols, idx)?,
+        Precision::F64 => pool_vol2::<T, f64>(matrix, pool, cols, idx, engine.f64)?,
+        Precision::F32 => pool_vol2::<T, f32>(matrix, pool, cols, idx, engine.f32)?,
     };
     Ok(match vol2 {
         Some(v) => cv_from_vol2(&v),
@@ -140,15 +174,14 @@ fn pool_vol2<T: Scalar, P: Scalar>(
     pool: usize,
     cols: usize,
     idx: impl FnOnce() -> Vec<[u32; 5]>,
+    vol2_of: &Vol2Fn<P>,
 ) -> Result<Option<Vec<f64>>> {
     let convert = |x: &T| <P as Scalar>::from_f64(Scalar::to_f64(*x));
     if !matrix.iter().all(|x| convert(x).is_finite()) {
         return Ok(None);
     }
     let points: Vec<P> = matrix[..pool * cols].iter().map(convert).collect();
-    let idx = idx();
-    let mut vol2 = vec![P::zero(); idx.len()];
-    vol2_fused(&points, pool, cols, &idx, &mut vol2)?;
+    let vol2 = vol2_of(&points, pool, cols, &idx())?;
     Ok(Some(vol2.iter().map(|&v| Scalar::to_f64(v)).collect()))
 }
 
