@@ -200,6 +200,29 @@ fn upload_indices(cuda: &Cuda, idx: &[[u32; 5]]) -> Result<CudaSlice<u32>> {
     cuda.upload_slice(&flat)
 }
 
+/// The CV metric with the volumes from the fused kernel: sampling, the filter and the statistic
+/// are `geometry::cv`'s, so the estimate uses the same tuples as the CPU path.
+pub fn cv_metric_gpu<T: Scalar>(
+    cuda: &Cuda,
+    matrix: &[T],
+    rows: usize,
+    cols: usize,
+    opts: &CvOptions,
+) -> Result<CvOutcome> {
+    let f32 = |p: &[f32], r: usize, c: usize, idx: &[[u32; 5]]| vol2_fused_gpu(cuda, p, r, c, idx);
+    let f64 = |p: &[f64], r: usize, c: usize, idx: &[[u32; 5]]| vol2_fused_gpu(cuda, p, r, c, idx);
+    cv_metric_with(
+        matrix,
+        rows,
+        cols,
+        opts,
+        &Vol2Engine {
+            f32: &f32,
+            f64: &f64,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,27 +248,4 @@ mod tests {
         let err = check_indices(&[[0, 1, 2, 3, 4], [0, 1, 2, 3, 5]], 5).unwrap_err();
         assert!(err.to_string().contains("tuple 1"), "{err}");
     }
-}
-
-/// The CV metric with the volumes from the fused kernel: sampling, the filter and the statistic
-/// are `geometry::cv`'s, so the estimate uses the same tuples as the CPU path.
-pub fn cv_metric_gpu<T: Scalar>(
-    cuda: &Cuda,
-    matrix: &[T],
-    rows: usize,
-    cols: usize,
-    opts: &CvOptions,
-) -> Result<CvOutcome> {
-    let f32 = |p: &[f32], r: usize, c: usize, idx: &[[u32; 5]]| vol2_fused_gpu(cuda, p, r, c, idx);
-    let f64 = |p: &[f64], r: usize, c: usize, idx: &[[u32; 5]]| vol2_fused_gpu(cuda, p, r, c, idx);
-    cv_metric_with(
-        matrix,
-        rows,
-        cols,
-        opts,
-        &Vol2Engine {
-            f32: &f32,
-            f64: &f64,
-        },
-    )
 }
