@@ -19,7 +19,10 @@ use crate::model::{HostParams, HostTensor};
 enum WeightSource {
     Emb,
     /// Rows start..start+len of in_proj_weight.
-    InProj { start: usize, len: usize },
+    InProj {
+        start: usize,
+        len: usize,
+    },
     OutProj,
     ClsHead,
 }
@@ -60,10 +63,16 @@ fn activation_layout(dim: usize, heads: usize) -> Vec<(String, ActSource)> {
     for i in 0..heads {
         for (block, name) in ["Q", "K", "V"].iter().enumerate() {
             let start = block * dim + i * hd;
-            out.push((format!("act_{name}_h{i}"), ActSource::Qkv { start, width: hd }));
+            out.push((
+                format!("act_{name}_h{i}"),
+                ActSource::Qkv { start, width: hd },
+            ));
         }
         let start = i * hd;
-        out.push((format!("act_post_h{i}"), ActSource::Post { start, width: hd }));
+        out.push((
+            format!("act_post_h{i}"),
+            ActSource::Post { start, width: hd },
+        ));
     }
     out.push(("act_emb".to_string(), ActSource::Emb));
     out.push(("act_post_full".to_string(), ActSource::PostFull));
@@ -73,12 +82,18 @@ fn activation_layout(dim: usize, heads: usize) -> Vec<(String, ActSource)> {
 /// The weight metric names, in the prototype's order.
 pub fn weight_names(heads: usize) -> Vec<String> {
     // Names do not depend on the dimension; any multiple of heads gives the same list.
-    weight_layout(heads, heads).into_iter().map(|(n, _)| n).collect()
+    weight_layout(heads, heads)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// The activation metric names, in the prototype's order.
 pub fn activation_names(heads: usize) -> Vec<String> {
-    activation_layout(heads, heads).into_iter().map(|(n, _)| n).collect()
+    activation_layout(heads, heads)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// `act_attn_h{i}` for each head.
@@ -196,9 +211,28 @@ mod tests {
     fn names_follow_the_prototype_order() {
         let names = metric_names(2, true);
         let expected = [
-            "emb", "Q_full", "K_full", "V_full", "Q_h0", "K_h0", "V_h0", "Q_h1", "K_h1", "V_h1",
-            "out_proj", "cls_head", "act_Q_h0", "act_K_h0", "act_V_h0", "act_post_h0",
-            "act_Q_h1", "act_K_h1", "act_V_h1", "act_post_h1", "act_emb", "act_post_full",
+            "emb",
+            "Q_full",
+            "K_full",
+            "V_full",
+            "Q_h0",
+            "K_h0",
+            "V_h0",
+            "Q_h1",
+            "K_h1",
+            "V_h1",
+            "out_proj",
+            "cls_head",
+            "act_Q_h0",
+            "act_K_h0",
+            "act_V_h0",
+            "act_post_h0",
+            "act_Q_h1",
+            "act_K_h1",
+            "act_V_h1",
+            "act_post_h1",
+            "act_emb",
+            "act_post_full",
         ];
         assert_eq!(names, expected);
         assert_eq!(metric_names(2, false), expected[..12]);
@@ -226,7 +260,9 @@ mod tests {
     fn activation_matrices_take_the_head_columns() {
         // rows 2, dim 4, heads 2 (hd 2); qkv entries encode (row, column) as 100·r + c.
         let (rows, dim) = (2, 4);
-        let qkv: Vec<f64> = (0..rows * 3 * dim).map(|i| (100 * (i / 12) + i % 12) as f64).collect();
+        let qkv: Vec<f64> = (0..rows * 3 * dim)
+            .map(|i| (100 * (i / 12) + i % 12) as f64)
+            .collect();
         let post: Vec<f64> = (0..rows * dim).map(|i| -(i as f64)).collect();
         let h = vec![0.5; rows * dim];
         let acts = activation_matrices(&h, &qkv, &post, rows, dim, 2);

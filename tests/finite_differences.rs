@@ -70,10 +70,21 @@ fn assert_close(what: &str, analytic: &[f64], numeric: &[f64]) {
         .zip(numeric)
         .map(|(g, n)| (g - n).abs() / (1.0 + g.abs()))
         .fold(0.0, f64::max);
-    eprintln!("{what}: {} elements, worst scaled error {worst:.2e}", analytic.len());
-    assert!(bad.is_empty(), "{what}: {} mismatches:\n{}", bad.len(), bad.join("\n"));
+    eprintln!(
+        "{what}: {} elements, worst scaled error {worst:.2e}",
+        analytic.len()
+    );
+    assert!(
+        bad.is_empty(),
+        "{what}: {} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     // The gradient must not be trivially zero, or the comparison proves nothing.
-    assert!(analytic.iter().any(|g| g.abs() > 1e-3), "{what}: gradient is all ~0");
+    assert!(
+        analytic.iter().any(|g| g.abs() > 1e-3),
+        "{what}: gradient is all ~0"
+    );
 }
 
 /// Runs a `*_bwd` into buffers pre-filled with `before` and returns what it added.
@@ -91,17 +102,30 @@ fn embed_backward() {
         vocab: 11,
     };
     // Few tokens so that many repeat (the scatter must sum them).
-    let ids: Vec<u32> = (0..d.batch * d.seq).map(|_| rng.below(4) as u32 * 3).collect();
+    let ids: Vec<u32> = (0..d.batch * d.seq)
+        .map(|_| rng.below(4) as u32 * 3)
+        .collect();
     let emb = randn(&mut rng, d.vocab * d.dim, 1.0);
     let pos = randn(&mut rng, d.seq * d.dim, 0.5);
     let r = randn(&mut rng, d.batch * d.seq * d.dim, 1.0);
-    let (demb0, dpos0) = (randn(&mut rng, emb.len(), 1.0), randn(&mut rng, pos.len(), 1.0));
+    let (demb0, dpos0) = (
+        randn(&mut rng, emb.len(), 1.0),
+        randn(&mut rng, pos.len(), 1.0),
+    );
     let (mut demb, mut dpos) = (demb0.clone(), dpos0.clone());
     be().embed_bwd(&ids, &r, d, &mut demb, &mut dpos).unwrap();
     let f_emb = |e: &[f64]| dot(&r, &be().embed_fwd(&ids, &e.to_vec(), &pos, d).unwrap());
     let f_pos = |p: &[f64]| dot(&r, &be().embed_fwd(&ids, &emb, &p.to_vec(), d).unwrap());
-    assert_close("embed demb", &added(&demb0, &demb), &numeric_grad(&emb, &f_emb));
-    assert_close("embed dpos", &added(&dpos0, &dpos), &numeric_grad(&pos, &f_pos));
+    assert_close(
+        "embed demb",
+        &added(&demb0, &demb),
+        &numeric_grad(&emb, &f_emb),
+    );
+    assert_close(
+        "embed dpos",
+        &added(&dpos0, &dpos),
+        &numeric_grad(&pos, &f_pos),
+    );
 }
 
 #[test]
@@ -121,11 +145,28 @@ fn linear_backward() {
     be().linear_bwd(&x, &w, &r, m, k, n, &mut dx, &mut dw, &mut db)
         .unwrap();
     let y = |x: &[f64], w: &[f64], b: &[f64]| {
-        dot(&r, &be().linear_fwd(&x.to_vec(), &w.to_vec(), &b.to_vec(), m, k, n).unwrap())
+        dot(
+            &r,
+            &be()
+                .linear_fwd(&x.to_vec(), &w.to_vec(), &b.to_vec(), m, k, n)
+                .unwrap(),
+        )
     };
-    assert_close("linear dx", &added(&dx0, &dx), &numeric_grad(&x, &|v| y(v, &w, &b)));
-    assert_close("linear dw", &added(&dw0, &dw), &numeric_grad(&w, &|v| y(&x, v, &b)));
-    assert_close("linear db", &added(&db0, &db), &numeric_grad(&b, &|v| y(&x, &w, v)));
+    assert_close(
+        "linear dx",
+        &added(&dx0, &dx),
+        &numeric_grad(&x, &|v| y(v, &w, &b)),
+    );
+    assert_close(
+        "linear dw",
+        &added(&dw0, &dw),
+        &numeric_grad(&w, &|v| y(&x, v, &b)),
+    );
+    assert_close(
+        "linear db",
+        &added(&db0, &db),
+        &numeric_grad(&b, &|v| y(&x, &w, v)),
+    );
 }
 
 #[test]
@@ -144,7 +185,12 @@ fn linear_backward_on_many_rows_uses_every_row_block() {
     be().linear_bwd(&x, &w, &r, m, k, n, &mut dx, &mut dw, &mut db)
         .unwrap();
     let y = |x: &[f64], w: &[f64]| {
-        dot(&r, &be().linear_fwd(&x.to_vec(), &w.to_vec(), &b, m, k, n).unwrap())
+        dot(
+            &r,
+            &be()
+                .linear_fwd(&x.to_vec(), &w.to_vec(), &b, m, k, n)
+                .unwrap(),
+        )
     };
     let (fx, fw) = (|v: &[f64]| y(v, &w), |v: &[f64]| y(&x, v));
     assert_close("linear (blocks) dx", &dx, &numeric_grad_step(&x, &fx, 1e-2));
@@ -169,7 +215,11 @@ fn attention_backward() {
     let mut dqkv = dqkv0.clone();
     be().attention_bwd(&qkv, &probs, &r, d, &mut dqkv).unwrap();
     let f = |v: &[f64]| dot(&r, &be().attention_fwd(&v.to_vec(), d).unwrap().0);
-    assert_close("attention dqkv", &added(&dqkv0, &dqkv), &numeric_grad(&qkv, &f));
+    assert_close(
+        "attention dqkv",
+        &added(&dqkv0, &dqkv),
+        &numeric_grad(&qkv, &f),
+    );
 }
 
 #[test]
@@ -211,7 +261,10 @@ fn layernorm_backward() {
     let mut rng = Rng::new(4);
     let (rows, d) = (35, 15);
     // Rows centred away from zero, so that the mean subtraction matters.
-    let x: Vec<f64> = randn(&mut rng, rows * d, 1.3).iter().map(|v| v + 2.0).collect();
+    let x: Vec<f64> = randn(&mut rng, rows * d, 1.3)
+        .iter()
+        .map(|v| v + 2.0)
+        .collect();
     let gamma: Vec<f64> = randn(&mut rng, d, 0.3).iter().map(|v| v + 1.0).collect();
     let beta = randn(&mut rng, d, 0.3);
     let r = randn(&mut rng, rows * d, 1.0);
@@ -231,9 +284,21 @@ fn layernorm_backward() {
             .unwrap();
         dot(&r, &out.y)
     };
-    assert_close("layernorm dx", &added(&dx0, &dx), &numeric_grad(&x, &|v| f(v, &gamma, &beta)));
-    assert_close("layernorm dgamma", &added(&dg0, &dg), &numeric_grad(&gamma, &|v| f(&x, v, &beta)));
-    assert_close("layernorm dbeta", &added(&db0, &db), &numeric_grad(&beta, &|v| f(&x, &gamma, v)));
+    assert_close(
+        "layernorm dx",
+        &added(&dx0, &dx),
+        &numeric_grad(&x, &|v| f(v, &gamma, &beta)),
+    );
+    assert_close(
+        "layernorm dgamma",
+        &added(&dg0, &dg),
+        &numeric_grad(&gamma, &|v| f(&x, v, &beta)),
+    );
+    assert_close(
+        "layernorm dbeta",
+        &added(&db0, &db),
+        &numeric_grad(&beta, &|v| f(&x, &gamma, v)),
+    );
 }
 
 #[test]
@@ -261,7 +326,12 @@ fn mean_pool_backward() {
     let dx0 = randn(&mut rng, x.len(), 1.0);
     let mut dx = dx0.clone();
     be().mean_pool_bwd(&r, batch, seq, dim, &mut dx).unwrap();
-    let f = |v: &[f64]| dot(&r, &be().mean_pool_fwd(&v.to_vec(), batch, seq, dim).unwrap());
+    let f = |v: &[f64]| {
+        dot(
+            &r,
+            &be().mean_pool_fwd(&v.to_vec(), batch, seq, dim).unwrap(),
+        )
+    };
     assert_close("mean_pool dx", &added(&dx0, &dx), &numeric_grad(&x, &f));
 }
 
@@ -270,10 +340,14 @@ fn cross_entropy_backward() {
     let mut rng = Rng::new(6);
     let (batch, classes) = (7, 4);
     let logits = randn(&mut rng, batch * classes, 2.0);
-    let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes as u64) as u32).collect();
+    let labels: Vec<u32> = (0..batch)
+        .map(|_| rng.below(classes as u64) as u32)
+        .collect();
     // An upstream gradient ≠ 1, so that its scaling is checked.
     let dloss = vec![0.7];
-    let (_, probs) = be().cross_entropy_fwd(&logits, &labels, batch, classes).unwrap();
+    let (_, probs) = be()
+        .cross_entropy_fwd(&logits, &labels, batch, classes)
+        .unwrap();
     let d0 = randn(&mut rng, logits.len(), 1.0);
     let mut d = d0.clone();
     be().cross_entropy_bwd(&probs, &labels, &dloss, batch, classes, &mut d)
@@ -284,7 +358,11 @@ fn cross_entropy_backward() {
             .unwrap();
         0.7 * loss[0]
     };
-    assert_close("cross_entropy dlogits", &added(&d0, &d), &numeric_grad(&logits, &f));
+    assert_close(
+        "cross_entropy dlogits",
+        &added(&d0, &d),
+        &numeric_grad(&logits, &f),
+    );
 }
 
 #[test]
@@ -306,7 +384,9 @@ fn add_backward_through_the_tape() {
     let (batch, classes) = (7, 4);
     let a = randn(&mut rng, batch * classes, 1.0);
     let b = randn(&mut rng, batch * classes, 1.0);
-    let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes as u64) as u32).collect();
+    let labels: Vec<u32> = (0..batch)
+        .map(|_| rng.below(classes as u64) as u32)
+        .collect();
     let backend = be();
     let loss_of = |a: &[f64], b: Option<&[f64]>| {
         let (a, b) = (a.to_vec(), b.map(|b| b.to_vec()));
@@ -317,13 +397,29 @@ fn add_backward_through_the_tape() {
         let loss = tape.cross_entropy(s, &labels).unwrap();
         let value = tape.value(loss)[0];
         let mut grads = tape.backward(loss).unwrap();
-        (value, grads.take(va).unwrap(), vb.map(|v| grads.take(v).unwrap()))
+        (
+            value,
+            grads.take(va).unwrap(),
+            vb.map(|v| grads.take(v).unwrap()),
+        )
     };
     let (_, da, db) = loss_of(&a, Some(&b));
-    assert_close("add da", &da, &numeric_grad(&a, &|v| loss_of(v, Some(&b)).0));
-    assert_close("add db", &db.unwrap(), &numeric_grad(&b, &|v| loss_of(&a, Some(v)).0));
+    assert_close(
+        "add da",
+        &da,
+        &numeric_grad(&a, &|v| loss_of(v, Some(&b)).0),
+    );
+    assert_close(
+        "add db",
+        &db.unwrap(),
+        &numeric_grad(&b, &|v| loss_of(&a, Some(v)).0),
+    );
     let (_, daa, _) = loss_of(&a, None);
-    assert_close("add(a, a) da", &daa, &numeric_grad(&a, &|v| loss_of(v, None).0));
+    assert_close(
+        "add(a, a) da",
+        &daa,
+        &numeric_grad(&a, &|v| loss_of(v, None).0),
+    );
 }
 
 /// The awkward config: 3 heads of head_dim 5, seq 5, vocab 11, 4 classes; batch 7.
@@ -346,7 +442,9 @@ fn small_model_inputs() -> (ModelConfig, HostParams<f64>, Dataset) {
     }
     let batch = 7;
     let data = Dataset {
-        x: (0..batch * cfg.seq_len).map(|_| rng.below(6) as u32).collect(),
+        x: (0..batch * cfg.seq_len)
+            .map(|_| rng.below(6) as u32)
+            .collect(),
         y: (0..batch).map(|_| rng.below(4) as u32).collect(),
         n: batch,
         seq_len: cfg.seq_len,
@@ -403,7 +501,12 @@ fn both_qkv_paths_agree_to_rounding() {
     // The same sums in another order: values of size ≲ 10 agree to ~1e-14; allow 1e-12.
     for (x, y) in a.iter().zip(&b) {
         assert_eq!((&x.name, &x.shape), (&y.name, &y.shape));
-        let worst = x.data.iter().zip(&y.data).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+        let worst = x
+            .data
+            .iter()
+            .zip(&y.data)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max);
         assert!(worst < 1e-12, "{}: paths differ by {worst:e}", x.name);
     }
 }

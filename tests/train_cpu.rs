@@ -38,8 +38,17 @@ fn fifty_epochs_reach_the_prototypes_accuracy() {
     for (dim, heads) in [(64, 8), (64, 1)] {
         let (losses, acc) = train(dim, heads, defaults::EPOCHS);
         // The loss starts near ln 10 ≈ 2.30 (10 balanced classes, small logits).
-        assert!((losses[0] - 10f64.ln()).abs() < 0.3, "first loss {}", losses[0]);
-        assert!(losses[49] < 0.5 * losses[0], "loss {} → {}", losses[0], losses[49]);
+        assert!(
+            (losses[0] - 10f64.ln()).abs() < 0.3,
+            "first loss {}",
+            losses[0]
+        );
+        assert!(
+            losses[49] < 0.5 * losses[0],
+            "loss {} → {}",
+            losses[0],
+            losses[49]
+        );
         assert!(acc >= 0.98, "D={dim} heads={heads}: accuracy {acc}");
     }
 }

@@ -47,7 +47,9 @@ pub(crate) fn check_len<E>(op: &str, name: &str, buf: &[E], expected: usize) -> 
 /// would make the row loops degenerate).
 pub(crate) fn check_sizes(op: &str, sizes: &[(&str, usize)]) -> Result<()> {
     match sizes.iter().find(|(_, s)| *s == 0) {
-        Some((name, _)) => Err(Error::input(format!("{op}: size `{name}` is 0, expected ≥ 1"))),
+        Some((name, _)) => Err(Error::input(format!(
+            "{op}: size `{name}` is 0, expected ≥ 1"
+        ))),
         None => Ok(()),
     }
 }
@@ -89,7 +91,13 @@ impl<T: Scalar> Backend for Cpu<T> {
         Ok(a.iter().zip(b).map(|(&x, &y)| x + y).collect())
     }
 
-    fn embed_fwd(&self, ids: &Vec<u32>, emb: &Vec<T>, pos: &Vec<T>, d: EmbedDims) -> Result<Vec<T>> {
+    fn embed_fwd(
+        &self,
+        ids: &Vec<u32>,
+        emb: &Vec<T>,
+        pos: &Vec<T>,
+        d: EmbedDims,
+    ) -> Result<Vec<T>> {
         embed::forward(ids, emb, pos, d)
     }
 
@@ -174,7 +182,10 @@ impl<T: Scalar> Backend for Cpu<T> {
     }
 
     fn mean_pool_fwd(&self, x: &Vec<T>, batch: usize, seq: usize, dim: usize) -> Result<Vec<T>> {
-        check_sizes("mean_pool_fwd", &[("batch", batch), ("seq", seq), ("dim", dim)])?;
+        check_sizes(
+            "mean_pool_fwd",
+            &[("batch", batch), ("seq", seq), ("dim", dim)],
+        )?;
         check_len("mean_pool_fwd", "x", x, batch * seq * dim)?;
         // PyTorch's mean: the sum over seq, then one division by seq.
         let n: T = Scalar::from_f64(seq as f64);
@@ -196,7 +207,10 @@ impl<T: Scalar> Backend for Cpu<T> {
         dim: usize,
         dx: &mut Vec<T>,
     ) -> Result<()> {
-        check_sizes("mean_pool_bwd", &[("batch", batch), ("seq", seq), ("dim", dim)])?;
+        check_sizes(
+            "mean_pool_bwd",
+            &[("batch", batch), ("seq", seq), ("dim", dim)],
+        )?;
         check_len("mean_pool_bwd", "dy", dy, batch * dim)?;
         check_len("mean_pool_bwd", "dx", dx, batch * seq * dim)?;
         let n: T = Scalar::from_f64(seq as f64);

@@ -76,14 +76,24 @@ mod tests {
     #[test]
     fn validate_names_the_bad_size() {
         assert!(ModelConfig::prototype(64, 8).validate().is_ok());
-        let err = ModelConfig::prototype(64, 0).validate().unwrap_err().to_string();
+        let err = ModelConfig::prototype(64, 0)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("heads is 0"), "{err}");
-        let err = ModelConfig::prototype(64, 3).validate().unwrap_err().to_string();
+        let err = ModelConfig::prototype(64, 3)
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("dim 64 is not divisible by heads 3"), "{err}");
         let cfg = ModelConfig {
             classes: 0,
             ..ModelConfig::prototype(64, 8)
         };
-        assert!(cfg.validate().unwrap_err().to_string().contains("classes is 0"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("classes is 0"));
     }
 }

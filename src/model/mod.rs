@@ -303,9 +303,9 @@ impl<B: Backend> Model<B> {
             .iter()
             .zip(PARAM_NAMES)
             .map(|(&v, name)| {
-                grads.take(v).ok_or_else(|| {
-                    Error::input(format!("backward: no gradient reached `{name}`"))
-                })
+                grads
+                    .take(v)
+                    .ok_or_else(|| Error::input(format!("backward: no gradient reached `{name}`")))
             })
             .collect()
     }

@@ -109,7 +109,9 @@ impl<T: num_traits::Float> HostParams<T> {
         for ((name, shape), formula) in PARAM_NAMES.iter().zip(&shapes).zip(SHAPE_FORMULAS) {
             let expected = format!("{} = {formula} for {cfg}", fmt_shape(shape));
             let t = self.get(name).ok_or_else(|| {
-                Error::input(format!("parameters: missing tensor `{name}`, expected shape {expected}"))
+                Error::input(format!(
+                    "parameters: missing tensor `{name}`, expected shape {expected}"
+                ))
             })?;
             if &t.shape != shape {
                 return Err(Error::input(format!(
@@ -126,7 +128,11 @@ impl<T: num_traits::Float> HostParams<T> {
                 )));
             }
             if let Some(i) = t.data.iter().position(|x| !x.is_finite()) {
-                let what = if t.data[i].is_nan() { "NaN" } else { "infinite" };
+                let what = if t.data[i].is_nan() {
+                    "NaN"
+                } else {
+                    "infinite"
+                };
                 return Err(Error::input(format!(
                     "{name}: element {} is {what}; parameters must be finite",
                     multi_index(i, shape)

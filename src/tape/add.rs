@@ -13,7 +13,12 @@ impl<B: Backend> Tape<'_, B> {
     pub fn add(&mut self, a: Var, b: Var) -> Result<Var> {
         let (sa, sb) = (self.shape(a), self.shape(b));
         if sa != sb {
-            return Err(shape_error("add", "b", sb, format!("{sa:?}, the shape of a")));
+            return Err(shape_error(
+                "add",
+                "b",
+                sb,
+                format!("{sa:?}, the shape of a"),
+            ));
         }
         let shape = sa.to_vec();
         let y = self.backend.add(self.value(a), self.value(b))?;

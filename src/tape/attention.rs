@@ -16,7 +16,12 @@ impl<B: Backend> Tape<'_, B> {
     pub fn attention(&mut self, qkv: Var, heads: usize) -> Result<Var> {
         let qs = self.shape(qkv);
         let [batch, seq, three_dim] = *qs else {
-            return Err(shape_error("attention", "qkv", qs, "(batch, seq, 3·dim)".into()));
+            return Err(shape_error(
+                "attention",
+                "qkv",
+                qs,
+                "(batch, seq, 3·dim)".into(),
+            ));
         };
         if heads == 0 || three_dim % (3 * heads) != 0 {
             return Err(Error::input(format!(

@@ -18,11 +18,16 @@ impl<'a, B: Backend> Tape<'a, B> {
     pub fn cross_entropy(&mut self, logits: Var, labels: &'a B::Ids) -> Result<Var> {
         let ls = self.shape(logits);
         let [batch, classes] = *ls else {
-            return Err(shape_error("cross_entropy", "logits", ls, "(batch, classes)".into()));
+            return Err(shape_error(
+                "cross_entropy",
+                "logits",
+                ls,
+                "(batch, classes)".into(),
+            ));
         };
-        let (loss, probs) = self
-            .backend
-            .cross_entropy_fwd(self.value(logits), labels, batch, classes)?;
+        let (loss, probs) =
+            self.backend
+                .cross_entropy_fwd(self.value(logits), labels, batch, classes)?;
         let op = CrossEntropy {
             logits,
             labels,

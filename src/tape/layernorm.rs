@@ -21,7 +21,12 @@ impl<B: Backend> Tape<'_, B> {
         let d = *xs.last().unwrap_or(&0);
         for (name, v) in [("gamma", gamma), ("beta", beta)] {
             if self.shape(v) != [d] {
-                return Err(shape_error("layernorm", name, self.shape(v), format!("({d})")));
+                return Err(shape_error(
+                    "layernorm",
+                    name,
+                    self.shape(v),
+                    format!("({d})"),
+                ));
             }
         }
         let rows = numel("layernorm", xs)? / d;

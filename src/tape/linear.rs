@@ -21,10 +21,20 @@ impl<B: Backend> Tape<'_, B> {
             return Err(shape_error("linear", "w", ws, "(out, in)".into()));
         };
         if xs.last() != Some(&k) {
-            return Err(shape_error("linear", "x", xs, format!("(..., {k}) to match w {ws:?}")));
+            return Err(shape_error(
+                "linear",
+                "x",
+                xs,
+                format!("(..., {k}) to match w {ws:?}"),
+            ));
         }
         if bs != [n] {
-            return Err(shape_error("linear", "b", bs, format!("({n}) to match w {ws:?}")));
+            return Err(shape_error(
+                "linear",
+                "b",
+                bs,
+                format!("({n}) to match w {ws:?}"),
+            ));
         }
         let m = numel("linear", xs)? / k;
         let mut shape = xs.to_vec();

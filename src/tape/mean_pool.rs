@@ -15,7 +15,12 @@ impl<B: Backend> Tape<'_, B> {
     pub fn mean_pool(&mut self, x: Var) -> Result<Var> {
         let xs = self.shape(x);
         let [batch, seq, dim] = *xs else {
-            return Err(shape_error("mean_pool", "x", xs, "(batch, seq, dim)".into()));
+            return Err(shape_error(
+                "mean_pool",
+                "x",
+                xs,
+                "(batch, seq, dim)".into(),
+            ));
         };
         let y = self.backend.mean_pool_fwd(self.value(x), batch, seq, dim)?;
         let op = MeanPool { x, batch, seq, dim };

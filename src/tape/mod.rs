@@ -192,13 +192,17 @@ impl<B: Backend> Grads<B> {
 /// The element count of a shape, or an error naming the op if it is empty.
 fn numel(op: &str, shape: &[usize]) -> Result<usize> {
     match shape.iter().product() {
-        0 => Err(Error::input(format!("{op}: input of shape {shape:?} has no elements"))),
+        0 => Err(Error::input(format!(
+            "{op}: input of shape {shape:?} has no elements"
+        ))),
         n => Ok(n),
     }
 }
 
 fn shape_error(op: &str, what: &str, got: &[usize], expected: String) -> Error {
-    Error::input(format!("{op}: {what} has shape {got:?}, expected {expected}"))
+    Error::input(format!(
+        "{op}: {what} has shape {got:?}, expected {expected}"
+    ))
 }
 
 #[cfg(test)]

@@ -30,7 +30,12 @@ pub(super) fn step<T: Scalar>(
     let neg_step_size: T = Scalar::from_f64(-s.step_size());
     let bc2_sqrt: T = Scalar::from_f64(s.bias_correction2_sqrt());
     let eps: T = Scalar::from_f64(s.eps);
-    for (((p, &g), m), v) in param.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+    for (((p, &g), m), v) in param
+        .iter_mut()
+        .zip(grad)
+        .zip(m.iter_mut())
+        .zip(v.iter_mut())
+    {
         *m = *m + w1 * (g - *m);
         *v = *v * b2 + w2 * g * g;
         let denom = v.sqrt() / bc2_sqrt + eps;

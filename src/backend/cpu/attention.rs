@@ -21,8 +21,25 @@ use crate::error::Result;
 /// Sequences per chunk: the length of the vectorised inner loops.
 const LANES: usize = 32;
 
+/// Whether the chunks can run in their AVX2 build (checked once per call; the check is cached).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
-    let sizes = [("batch", d.batch), ("seq", d.seq), ("heads", d.heads), ("head_dim", d.head_dim)];
+    let sizes = [
+        ("batch", d.batch),
+        ("seq", d.seq),
+        ("heads", d.heads),
+        ("head_dim", d.head_dim),
+    ];
     check_sizes(op, &sizes)?;
     check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim())
 }
@@ -34,6 +51,7 @@ fn q_scale<T: Scalar>(head_dim: usize) -> T {
 
 /// dst (cols, rows) = src (rows, cols)ᵀ, both row-major, in column tiles so that the written
 /// rows stay in cache.
+#[inline(always)]
 fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     const TILE: usize = 16;
     for c0 in (0..cols).step_by(TILE) {
@@ -47,6 +65,7 @@ fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
 }
 
 /// dst (rows, cols) += src (cols, rows)ᵀ.
+#[inline(always)]
 fn transpose_add<T: Scalar>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     const TILE: usize = 16;
     for c0 in (0..cols).step_by(TILE) {
@@ -60,6 +79,7 @@ fn transpose_add<T: Scalar>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) 
 }
 
 /// acc += x ⊙ y
+#[inline(always)]
 fn mul_add<T: Scalar>(acc: &mut [T], x: &[T], y: &[T]) {
     for ((a, &x), &y) in acc.iter_mut().zip(x).zip(y) {
         *a = *a + x * y;
@@ -80,69 +100,96 @@ impl QkvRows {
     }
 }
 
-pub(super) fn forward<T: Scalar>(
-    qkv: &[T],
-    d: AttnDims,
-) -> Result<(Vec<T>, Vec<T>)> {
+pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<T>)> {
     check("attention_fwd", qkv, d)?;
-    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
-    let scale: T = q_scale(hd);
-    let at = QkvRows { dim, hd };
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let mut out = vec![T::zero(); d.batch * s * dim];
     let mut probs = vec![T::zero(); d.batch * heads * s * s];
+    let avx2 = has_avx2();
     out.par_chunks_mut(LANES * s * dim)
         .zip(probs.par_chunks_mut(LANES * heads * s * s))
         .zip(qkv.par_chunks(LANES * s * 3 * dim))
         .for_each(|((out_c, probs_c), qkv_c)| {
-            let n = qkv_c.len() / (s * 3 * dim); // sequences in this chunk, ≤ LANES
-            let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
-            transpose(qkv_c, n, s * 3 * dim, &mut x);
-            let lane = |r: usize| &x[r * n..][..n];
-            let mut out_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
-            let mut probs_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
-            let mut qs = vec![T::zero(); hd * n];
-            let (mut max, mut sum) = (vec![T::zero(); n], vec![T::zero(); n]);
-            for h in 0..heads {
-                for i in 0..s {
-                    for (j, q) in qs.chunks_exact_mut(n).enumerate() {
-                        let src = lane(at.row(i, 0, h, j));
-                        q.iter_mut().zip(src).for_each(|(a, &b)| *a = b * scale);
-                    }
-                    let p_i = &mut probs_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
-                    // scores[t] = Σ_j qs[j] ⊙ k[t, j]
-                    for (t, score) in p_i.chunks_exact_mut(n).enumerate() {
-                        for (j, q) in qs.chunks_exact(n).enumerate() {
-                            mul_add(score, q, lane(at.row(t, 1, h, j)));
-                        }
-                    }
-                    // Softmax over t, per lane, stabilised by the maximum.
-                    max.fill(T::neg_infinity());
-                    for score in p_i.chunks_exact(n) {
-                        max.iter_mut().zip(score).for_each(|(m, &v)| *m = m.max(v));
-                    }
-                    sum.fill(T::zero());
-                    for score in p_i.chunks_exact_mut(n) {
-                        for ((v, &m), acc) in score.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
-                            *v = (*v - m).exp();
-                            *acc = *acc + *v;
-                        }
-                    }
-                    for score in p_i.chunks_exact_mut(n) {
-                        score.iter_mut().zip(sum.iter()).for_each(|(v, &z)| *v = *v / z);
-                    }
-                    // out[i, j] = Σ_t p[t] ⊙ v[t, j]
-                    for j in 0..hd {
-                        let o = &mut out_t[(i * dim + h * hd + j) * n..][..n];
-                        for (t, p) in p_i.chunks_exact(n).enumerate() {
-                            mul_add(o, p, lane(at.row(t, 2, h, j)));
-                        }
-                    }
-                }
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
+                return unsafe { forward_chunk_avx2(qkv_c, out_c, probs_c, d) };
             }
-            transpose(&out_t, s * dim, n, out_c);
-            transpose(&probs_t, heads * s * s, n, probs_c);
+            forward_chunk(qkv_c, out_c, probs_c, d)
         });
     Ok((out, probs))
+}
+
+/// `forward_chunk` compiled for AVX2: the same operations on twice as many lanes per
+/// instruction (no FMA, so the results are bit for bit those of the SSE2 build).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_chunk_avx2<T: Scalar>(
+    qkv_c: &[T],
+    out_c: &mut [T],
+    probs_c: &mut [T],
+    d: AttnDims,
+) {
+    forward_chunk(qkv_c, out_c, probs_c, d)
+}
+
+/// One chunk of ≤ LANES sequences: qkv_c (n, seq·3·dim) → out_c (n, seq·dim) and
+/// probs_c (n, heads·seq·seq).
+#[inline(always)]
+fn forward_chunk<T: Scalar>(qkv_c: &[T], out_c: &mut [T], probs_c: &mut [T], d: AttnDims) {
+    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
+    let scale: T = q_scale(hd);
+    let at = QkvRows { dim, hd };
+    let n = qkv_c.len() / (s * 3 * dim); // sequences in this chunk, ≤ LANES
+    let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
+    transpose(qkv_c, n, s * 3 * dim, &mut x);
+    let lane = |r: usize| &x[r * n..][..n];
+    let mut out_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
+    let mut probs_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
+    let mut qs = vec![T::zero(); hd * n];
+    let (mut max, mut sum) = (vec![T::zero(); n], vec![T::zero(); n]);
+    for h in 0..heads {
+        for i in 0..s {
+            for (j, q) in qs.chunks_exact_mut(n).enumerate() {
+                let src = lane(at.row(i, 0, h, j));
+                q.iter_mut().zip(src).for_each(|(a, &b)| *a = b * scale);
+            }
+            let p_i = &mut probs_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
+                                                                    // scores[t] = Σ_j qs[j] ⊙ k[t, j]
+            for (t, score) in p_i.chunks_exact_mut(n).enumerate() {
+                for (j, q) in qs.chunks_exact(n).enumerate() {
+                    mul_add(score, q, lane(at.row(t, 1, h, j)));
+                }
+            }
+            // Softmax over t, per lane, stabilised by the maximum.
+            max.fill(T::neg_infinity());
+            for score in p_i.chunks_exact(n) {
+                max.iter_mut().zip(score).for_each(|(m, &v)| *m = m.max(v));
+            }
+            sum.fill(T::zero());
+            for score in p_i.chunks_exact_mut(n) {
+                for ((v, &m), acc) in score.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
+                    *v = (*v - m).exp();
+                    *acc = *acc + *v;
+                }
+            }
+            for score in p_i.chunks_exact_mut(n) {
+                score
+                    .iter_mut()
+                    .zip(sum.iter())
+                    .for_each(|(v, &z)| *v = *v / z);
+            }
+            // out[i, j] = Σ_t p[t] ⊙ v[t, j]
+            for j in 0..hd {
+                let o = &mut out_t[(i * dim + h * hd + j) * n..][..n];
+                for (t, p) in p_i.chunks_exact(n).enumerate() {
+                    mul_add(o, p, lane(at.row(t, 2, h, j)));
+                }
+            }
+        }
+    }
+    transpose(&out_t, s * dim, n, out_c);
+    transpose(&probs_t, heads * s * s, n, probs_c);
 }
 
 /// With P = probs, dO = dout (per sequence and head):
@@ -156,62 +203,102 @@ pub(super) fn backward<T: Scalar>(
     dqkv: &mut [T],
 ) -> Result<()> {
     check("attention_bwd", qkv, d)?;
-    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     check_len("attention_bwd", "probs", probs, d.batch * heads * s * s)?;
     check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
     check_len("attention_bwd", "dqkv", dqkv, d.batch * s * 3 * dim)?;
-    let scale: T = q_scale(hd);
-    let at = QkvRows { dim, hd };
+    let avx2 = has_avx2();
     dqkv.par_chunks_mut(LANES * s * 3 * dim)
         .zip(qkv.par_chunks(LANES * s * 3 * dim))
         .zip(probs.par_chunks(LANES * heads * s * s))
         .zip(dout.par_chunks(LANES * s * dim))
         .for_each(|(((dqkv_c, qkv_c), probs_c), dout_c)| {
-            let n = qkv_c.len() / (s * 3 * dim);
-            let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
-            transpose(qkv_c, n, s * 3 * dim, &mut x);
-            let mut p_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
-            transpose(probs_c, n, heads * s * s, &mut p_t);
-            let mut g_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
-            transpose(dout_c, n, s * dim, &mut g_t);
-            let mut dx = vec![T::zero(); s * 3 * dim * n]; // the gradient, transposed like x
-            let lane = |r: usize| &x[r * n..][..n];
-            let mut ds = vec![T::zero(); s * n]; // (seq, n)
-            let mut c = vec![T::zero(); n];
-            for h in 0..heads {
-                for i in 0..s {
-                    let p_i = &p_t[(h * s + i) * s * n..][..s * n];
-                    let g = |j: usize| &g_t[(i * dim + h * hd + j) * n..][..n];
-                    // dP[t] = Σ_j g[j] ⊙ v[t, j]
-                    ds.fill(T::zero());
-                    for (t, dp) in ds.chunks_exact_mut(n).enumerate() {
-                        for j in 0..hd {
-                            mul_add(dp, g(j), lane(at.row(t, 2, h, j)));
-                        }
-                    }
-                    // dS[t] = P[t] ⊙ (dP[t] − Σ_t' P[t'] ⊙ dP[t']), then scaled by √(1/hd)
-                    c.fill(T::zero());
-                    for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)) {
-                        mul_add(&mut c, p, dp);
-                    }
-                    for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact_mut(n)) {
-                        for ((v, &pv), &cv) in dp.iter_mut().zip(p).zip(c.iter()) {
-                            *v = pv * (*v - cv) * scale;
-                        }
-                    }
-                    for j in 0..hd {
-                        for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
-                            let dq = &mut dx[at.row(i, 0, h, j) * n..][..n];
-                            mul_add(dq, sds, lane(at.row(t, 1, h, j)));
-                            let dk = &mut dx[at.row(t, 1, h, j) * n..][..n];
-                            mul_add(dk, sds, lane(at.row(i, 0, h, j)));
-                            let dv = &mut dx[at.row(t, 2, h, j) * n..][..n];
-                            mul_add(dv, p, g(j));
-                        }
-                    }
-                }
+            let chunk = Chunk {
+                qkv_c,
+                probs_c,
+                dout_c,
+            };
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
+                return unsafe { backward_chunk_avx2(chunk, dqkv_c, d) };
             }
-            transpose_add(&dx, n, s * 3 * dim, dqkv_c);
+            backward_chunk(chunk, dqkv_c, d)
         });
     Ok(())
+}
+
+/// The inputs of one backward chunk of n ≤ LANES sequences.
+struct Chunk<'a, T> {
+    /// (n, seq·3·dim)
+    qkv_c: &'a [T],
+    /// (n, heads·seq·seq)
+    probs_c: &'a [T],
+    /// (n, seq·dim)
+    dout_c: &'a [T],
+}
+
+/// `backward_chunk` compiled for AVX2 (see `forward_chunk_avx2`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn backward_chunk_avx2<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims) {
+    backward_chunk(chunk, dqkv_c, d)
+}
+
+/// One chunk: dqkv_c (n, seq·3·dim) += the gradient through attention.
+#[inline(always)]
+fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims) {
+    let Chunk {
+        qkv_c,
+        probs_c,
+        dout_c,
+    } = chunk;
+    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
+    let scale: T = q_scale(hd);
+    let at = QkvRows { dim, hd };
+    let n = qkv_c.len() / (s * 3 * dim);
+    let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
+    transpose(qkv_c, n, s * 3 * dim, &mut x);
+    let mut p_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
+    transpose(probs_c, n, heads * s * s, &mut p_t);
+    let mut g_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
+    transpose(dout_c, n, s * dim, &mut g_t);
+    let mut dx = vec![T::zero(); s * 3 * dim * n]; // the gradient, transposed like x
+    let lane = |r: usize| &x[r * n..][..n];
+    let mut ds = vec![T::zero(); s * n]; // (seq, n)
+    let mut c = vec![T::zero(); n];
+    for h in 0..heads {
+        for i in 0..s {
+            let p_i = &p_t[(h * s + i) * s * n..][..s * n];
+            let g = |j: usize| &g_t[(i * dim + h * hd + j) * n..][..n];
+            // dP[t] = Σ_j g[j] ⊙ v[t, j]
+            ds.fill(T::zero());
+            for (t, dp) in ds.chunks_exact_mut(n).enumerate() {
+                for j in 0..hd {
+                    mul_add(dp, g(j), lane(at.row(t, 2, h, j)));
+                }
+            }
+            // dS[t] = P[t] ⊙ (dP[t] − Σ_t' P[t'] ⊙ dP[t']), then scaled by √(1/hd)
+            c.fill(T::zero());
+            for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)) {
+                mul_add(&mut c, p, dp);
+            }
+            for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact_mut(n)) {
+                for ((v, &pv), &cv) in dp.iter_mut().zip(p).zip(c.iter()) {
+                    *v = pv * (*v - cv) * scale;
+                }
+            }
+            for j in 0..hd {
+                for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
+                    let dq = &mut dx[at.row(i, 0, h, j) * n..][..n];
+                    mul_add(dq, sds, lane(at.row(t, 1, h, j)));
+                    let dk = &mut dx[at.row(t, 1, h, j) * n..][..n];
+                    mul_add(dk, sds, lane(at.row(i, 0, h, j)));
+                    let dv = &mut dx[at.row(t, 2, h, j) * n..][..n];
+                    mul_add(dv, p, g(j));
+                }
+            }
+        }
+    }
+    transpose_add(&dx, n, s * 3 * dim, dqkv_c);
 }

@@ -5,7 +5,12 @@ use crate::backend::{EmbedDims, Scalar};
 use crate::error::{Error, Result};
 
 fn check<T>(op: &str, ids: &[u32], emb: &[T], pos: &[T], d: EmbedDims) -> Result<()> {
-    let sizes = [("batch", d.batch), ("seq", d.seq), ("dim", d.dim), ("vocab", d.vocab)];
+    let sizes = [
+        ("batch", d.batch),
+        ("seq", d.seq),
+        ("dim", d.dim),
+        ("vocab", d.vocab),
+    ];
     check_sizes(op, &sizes)?;
     check_len(op, "ids", ids, d.batch * d.seq)?;
     check_len(op, "emb", emb, d.vocab * d.dim)?;

@@ -64,7 +64,8 @@ pub(super) fn linear_forward<T: Scalar>(
     check_len("linear_fwd", "w", w, n * k)?;
     check_len("linear_fwd", "bias", bias, n)?;
     let mut y = vec![T::zero(); m * n];
-    y.chunks_exact_mut(n).for_each(|row| row.copy_from_slice(bias));
+    y.chunks_exact_mut(n)
+        .for_each(|row| row.copy_from_slice(bias));
     gemm_rows(
         view(x, m, k)?,
         view(w, n, k)?.t(),
@@ -108,8 +109,12 @@ mod tests {
     fn row_blocks_give_the_same_bits_as_one_call() {
         // 300 × 70 · 70 × 90: several row blocks; compare with one unsplit call, bit for bit.
         let (m, k, n) = (300, 70, 90);
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 53 % 89) as f32 - 44.0) / 3.0).collect();
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 53 % 89) as f32 - 44.0) / 3.0)
+            .collect();
         let (av, bv) = (view(&a, m, k).unwrap(), view(&b, k, n).unwrap());
         let mut split = vec![0.5f32; m * n];
         let mut whole = split.clone();

@@ -20,6 +20,8 @@ pub(super) fn keep_freed_buffers() {
     static PRIMED: Once = Once::new();
     PRIMED.call_once(|| {
         // black_box: without it the compiler may drop an allocation that is never used.
-        drop(std::hint::black_box(Vec::<u8>::with_capacity(PRIMING_BLOCK)));
+        drop(std::hint::black_box(Vec::<u8>::with_capacity(
+            PRIMING_BLOCK,
+        )));
     });
 }

@@ -29,9 +29,15 @@ pub(super) fn forward<T: Scalar>(
     check_labels(op, labels, batch, classes)?;
     let mut probs = vec![T::zero(); batch * classes];
     let mut total = 0.0f64;
-    for ((row, p), &label) in logits.chunks_exact(classes).zip(probs.chunks_exact_mut(classes)).zip(labels) {
+    for ((row, p), &label) in logits
+        .chunks_exact(classes)
+        .zip(probs.chunks_exact_mut(classes))
+        .zip(labels)
+    {
         let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-        p.iter_mut().zip(row).for_each(|(e, &z)| *e = (z - max).exp());
+        p.iter_mut()
+            .zip(row)
+            .for_each(|(e, &z)| *e = (z - max).exp());
         let sum: T = p.iter().copied().sum();
         let lse = max + sum.ln();
         total += Scalar::to_f64(lse - row[label as usize]);
@@ -56,9 +62,17 @@ pub(super) fn backward<T: Scalar>(
     check_len(op, "dlogits", dlogits, batch * classes)?;
     check_labels(op, labels, batch, classes)?;
     let scale = dloss[0] / <T as Scalar>::from_f64(batch as f64);
-    for ((d, p), &label) in dlogits.chunks_exact_mut(classes).zip(probs.chunks_exact(classes)).zip(labels) {
+    for ((d, p), &label) in dlogits
+        .chunks_exact_mut(classes)
+        .zip(probs.chunks_exact(classes))
+        .zip(labels)
+    {
         for (c, (dc, &pc)) in d.iter_mut().zip(p).enumerate() {
-            let onehot = if c == label as usize { T::one() } else { T::zero() };
+            let onehot = if c == label as usize {
+                T::one()
+            } else {
+                T::zero()
+            };
             *dc = *dc + scale * (pc - onehot);
         }
     }
