@@ -86,17 +86,38 @@ fn mul_add<T: Scalar>(acc: &mut [T], x: &[T], y: &[T]) {
     }
 }
 
-/// Row indices into a transposed chunk of qkv (seq·3·dim rows): token s, block (0 q, 1 k,
-/// 2 v), head h, column j of the head.
-#[derive(Clone, Copy)]
-struct QkvRows {
-    dim: usize,
-    hd: usize,
+/// acc (n) += Σ_j a[j] ⊙ b[j] over the rows of two (rows, n) blocks, rows in order.
+#[inline(always)]
+fn block_dot<T: Scalar>(acc: &mut [T], a: &[T], b: &[T]) {
+    let n = acc.len();
+    for (ra, rb) in a.chunks_exact(n).zip(b.chunks_exact(n)) {
+        mul_add(acc, ra, rb);
+    }
 }
 
-impl QkvRows {
-    fn row(&self, s: usize, block: usize, h: usize, j: usize) -> usize {
-        (s * 3 + block) * self.dim + h * self.hd + j
+/// acc[j] += w ⊙ x[j] for every row j of two (rows, n) blocks.
+#[inline(always)]
+fn block_axpy<T: Scalar>(acc: &mut [T], w: &[T], x: &[T]) {
+    let n = w.len();
+    for (ra, rx) in acc.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+        mul_add(ra, w, rx);
+    }
+}
+
+/// Where a head's block lies in a transposed chunk of qkv (seq·3·dim, n): token s, part
+/// (0 q, 1 k, 2 v) and head h occupy the hd consecutive rows from (s·3 + part)·dim + h·hd, that
+/// is one contiguous (hd, n) block.
+#[derive(Clone, Copy)]
+struct Blocks {
+    dim: usize,
+    hd: usize,
+    n: usize,
+}
+
+impl Blocks {
+    fn range(&self, s: usize, part: usize, h: usize) -> std::ops::Range<usize> {
+        let start = ((s * 3 + part) * self.dim + h * self.hd) * self.n;
+        start..start + self.hd * self.n
     }
 }
 
@@ -139,27 +160,22 @@ unsafe fn forward_chunk_avx2<T: Scalar>(
 fn forward_chunk<T: Scalar>(qkv_c: &[T], out_c: &mut [T], probs_c: &mut [T], d: AttnDims) {
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
-    let at = QkvRows { dim, hd };
     let n = qkv_c.len() / (s * 3 * dim); // sequences in this chunk, ≤ LANES
+    let at = Blocks { dim, hd, n };
     let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
     transpose(qkv_c, n, s * 3 * dim, &mut x);
-    let lane = |r: usize| &x[r * n..][..n];
     let mut out_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
     let mut probs_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
-    let mut qs = vec![T::zero(); hd * n];
+    let mut qs = vec![T::zero(); hd * n]; // (hd, n)
     let (mut max, mut sum) = (vec![T::zero(); n], vec![T::zero(); n]);
     for h in 0..heads {
         for i in 0..s {
-            for (j, q) in qs.chunks_exact_mut(n).enumerate() {
-                let src = lane(at.row(i, 0, h, j));
-                q.iter_mut().zip(src).for_each(|(a, &b)| *a = b * scale);
-            }
+            let q = &x[at.range(i, 0, h)];
+            qs.iter_mut().zip(q).for_each(|(a, &b)| *a = b * scale);
+            // scores[t] = Σ_j qs[j] ⊙ k[t, j]
             let p_i = &mut probs_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
-                                                                    // scores[t] = Σ_j qs[j] ⊙ k[t, j]
             for (t, score) in p_i.chunks_exact_mut(n).enumerate() {
-                for (j, q) in qs.chunks_exact(n).enumerate() {
-                    mul_add(score, q, lane(at.row(t, 1, h, j)));
-                }
+                block_dot(score, &qs, &x[at.range(t, 1, h)]);
             }
             // Softmax over t, per lane, stabilised by the maximum.
             max.fill(T::neg_infinity());
@@ -180,11 +196,9 @@ fn forward_chunk<T: Scalar>(qkv_c: &[T], out_c: &mut [T], probs_c: &mut [T], d: 
                     .for_each(|(v, &z)| *v = *v / z);
             }
             // out[i, j] = Σ_t p[t] ⊙ v[t, j]
-            for j in 0..hd {
-                let o = &mut out_t[(i * dim + h * hd + j) * n..][..n];
-                for (t, p) in p_i.chunks_exact(n).enumerate() {
-                    mul_add(o, p, lane(at.row(t, 2, h, j)));
-                }
+            let o = &mut out_t[(i * dim + h * hd) * n..][..hd * n];
+            for (t, p) in p_i.chunks_exact(n).enumerate() {
+                block_axpy(o, p, &x[at.range(t, 2, h)]);
             }
         }
     }
@@ -255,8 +269,8 @@ fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims)
     } = chunk;
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
-    let at = QkvRows { dim, hd };
     let n = qkv_c.len() / (s * 3 * dim);
+    let at = Blocks { dim, hd, n };
     let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
     transpose(qkv_c, n, s * 3 * dim, &mut x);
     let mut p_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
@@ -264,19 +278,16 @@ fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims)
     let mut g_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
     transpose(dout_c, n, s * dim, &mut g_t);
     let mut dx = vec![T::zero(); s * 3 * dim * n]; // the gradient, transposed like x
-    let lane = |r: usize| &x[r * n..][..n];
     let mut ds = vec![T::zero(); s * n]; // (seq, n)
     let mut c = vec![T::zero(); n];
     for h in 0..heads {
         for i in 0..s {
-            let p_i = &p_t[(h * s + i) * s * n..][..s * n];
-            let g = |j: usize| &g_t[(i * dim + h * hd + j) * n..][..n];
-            // dP[t] = Σ_j g[j] ⊙ v[t, j]
+            let p_i = &p_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
+            let g = &g_t[(i * dim + h * hd) * n..][..hd * n]; // (hd, n)
+                                                              // dP[t] = Σ_j g[j] ⊙ v[t, j]
             ds.fill(T::zero());
             for (t, dp) in ds.chunks_exact_mut(n).enumerate() {
-                for j in 0..hd {
-                    mul_add(dp, g(j), lane(at.row(t, 2, h, j)));
-                }
+                block_dot(dp, g, &x[at.range(t, 2, h)]);
             }
             // dS[t] = P[t] ⊙ (dP[t] − Σ_t' P[t'] ⊙ dP[t']), then scaled by √(1/hd)
             c.fill(T::zero());
@@ -288,15 +299,11 @@ fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims)
                     *v = pv * (*v - cv) * scale;
                 }
             }
-            for j in 0..hd {
-                for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
-                    let dq = &mut dx[at.row(i, 0, h, j) * n..][..n];
-                    mul_add(dq, sds, lane(at.row(t, 1, h, j)));
-                    let dk = &mut dx[at.row(t, 1, h, j) * n..][..n];
-                    mul_add(dk, sds, lane(at.row(i, 0, h, j)));
-                    let dv = &mut dx[at.row(t, 2, h, j) * n..][..n];
-                    mul_add(dv, p, g(j));
-                }
+            // dQ[i] += Σ_t dS[t] ⊙ k[t]; dK[t] += dS[t] ⊙ q[i]; dV[t] += P[t] ⊙ g
+            for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
+                block_axpy(&mut dx[at.range(i, 0, h)], sds, &x[at.range(t, 1, h)]);
+                block_axpy(&mut dx[at.range(t, 1, h)], sds, &x[at.range(i, 0, h)]);
+                block_axpy(&mut dx[at.range(t, 2, h)], p, g);
             }
         }
     }
