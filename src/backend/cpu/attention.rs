@@ -14,6 +14,7 @@
 
 use rayon::prelude::*;
 
+use super::transpose::{transpose, transpose_add};
 use super::{check_len, check_sizes};
 use crate::backend::{AttnDims, Scalar};
 use crate::error::Result;
@@ -47,35 +48,6 @@ fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
 /// √(1/hd) in f64 (Python's `math.sqrt(1.0 / E)`), then cast, as PyTorch scales q.
 fn q_scale<T: Scalar>(head_dim: usize) -> T {
     Scalar::from_f64((1.0 / head_dim as f64).sqrt())
-}
-
-/// dst (cols, rows) = src (rows, cols)ᵀ, both row-major, in column tiles so that the written
-/// rows stay in cache.
-#[inline(always)]
-fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    const TILE: usize = 16;
-    for c0 in (0..cols).step_by(TILE) {
-        let c1 = (c0 + TILE).min(cols);
-        for (r, src_row) in src.chunks_exact(cols).enumerate() {
-            for (c, &x) in src_row[c0..c1].iter().enumerate() {
-                dst[(c0 + c) * rows + r] = x;
-            }
-        }
-    }
-}
-
-/// dst (rows, cols) += src (cols, rows)ᵀ.
-#[inline(always)]
-fn transpose_add<T: Scalar>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
-    const TILE: usize = 16;
-    for c0 in (0..cols).step_by(TILE) {
-        let c1 = (c0 + TILE).min(cols);
-        for (r, dst_row) in dst.chunks_exact_mut(cols).enumerate() {
-            for (c, y) in dst_row[c0..c1].iter_mut().enumerate() {
-                *y = *y + src[(c0 + c) * rows + r];
-            }
-        }
-    }
 }
 
 /// acc += x ⊙ y
@@ -136,7 +108,7 @@ pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
                 return unsafe { forward_chunk_avx2(qkv_c, out_c, probs_c, d) };
             }
-            forward_chunk(qkv_c, out_c, probs_c, d)
+            forward_chunk(qkv_c, out_c, probs_c, d, false)
         });
     Ok((out, probs))
 }
@@ -151,19 +123,25 @@ unsafe fn forward_chunk_avx2<T: Scalar>(
     probs_c: &mut [T],
     d: AttnDims,
 ) {
-    forward_chunk(qkv_c, out_c, probs_c, d)
+    forward_chunk(qkv_c, out_c, probs_c, d, true)
 }
 
 /// One chunk of ≤ LANES sequences: qkv_c (n, seq·3·dim) → out_c (n, seq·dim) and
 /// probs_c (n, heads·seq·seq).
 #[inline(always)]
-fn forward_chunk<T: Scalar>(qkv_c: &[T], out_c: &mut [T], probs_c: &mut [T], d: AttnDims) {
+fn forward_chunk<T: Scalar>(
+    qkv_c: &[T],
+    out_c: &mut [T],
+    probs_c: &mut [T],
+    d: AttnDims,
+    avx2: bool,
+) {
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
     let n = qkv_c.len() / (s * 3 * dim); // sequences in this chunk, ≤ LANES
     let at = Blocks { dim, hd, n };
     let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
-    transpose(qkv_c, n, s * 3 * dim, &mut x);
+    transpose(qkv_c, n, s * 3 * dim, &mut x, avx2);
     let mut out_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
     let mut probs_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
     let mut qs = vec![T::zero(); hd * n]; // (hd, n)
@@ -202,8 +180,8 @@ fn forward_chunk<T: Scalar>(qkv_c: &[T], out_c: &mut [T], probs_c: &mut [T], d: 
             }
         }
     }
-    transpose(&out_t, s * dim, n, out_c);
-    transpose(&probs_t, heads * s * s, n, probs_c);
+    transpose(&out_t, s * dim, n, out_c, avx2);
+    transpose(&probs_t, heads * s * s, n, probs_c, avx2);
 }
 
 /// With P = probs, dO = dout (per sequence and head):
@@ -237,7 +215,7 @@ pub(super) fn backward<T: Scalar>(
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
                 return unsafe { backward_chunk_avx2(chunk, dqkv_c, d) };
             }
-            backward_chunk(chunk, dqkv_c, d)
+            backward_chunk(chunk, dqkv_c, d, false)
         });
     Ok(())
 }
@@ -256,12 +234,12 @@ struct Chunk<'a, T> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn backward_chunk_avx2<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims) {
-    backward_chunk(chunk, dqkv_c, d)
+    backward_chunk(chunk, dqkv_c, d, true)
 }
 
 /// One chunk: dqkv_c (n, seq·3·dim) += the gradient through attention.
 #[inline(always)]
-fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims) {
+fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims, avx2: bool) {
     let Chunk {
         qkv_c,
         probs_c,
@@ -272,11 +250,11 @@ fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims)
     let n = qkv_c.len() / (s * 3 * dim);
     let at = Blocks { dim, hd, n };
     let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
-    transpose(qkv_c, n, s * 3 * dim, &mut x);
+    transpose(qkv_c, n, s * 3 * dim, &mut x, avx2);
     let mut p_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
-    transpose(probs_c, n, heads * s * s, &mut p_t);
+    transpose(probs_c, n, heads * s * s, &mut p_t, avx2);
     let mut g_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
-    transpose(dout_c, n, s * dim, &mut g_t);
+    transpose(dout_c, n, s * dim, &mut g_t, avx2);
     let mut dx = vec![T::zero(); s * 3 * dim * n]; // the gradient, transposed like x
     let mut ds = vec![T::zero(); s * n]; // (seq, n)
     let mut c = vec![T::zero(); n];
@@ -307,5 +285,47 @@ fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims)
             }
         }
     }
-    transpose_add(&dx, n, s * 3 * dim, dqkv_c);
+    transpose_add(&dx, n, s * 3 * dim, dqkv_c, avx2);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn f32_agrees_with_f64_across_chunk_and_block_edges() {
+        // batch 37 = a full chunk of 32 plus 5; dim 24 (2 heads of 12): the f32 path runs the
+        // 8×8 register transposes where the CPU has AVX2, and their scalar edges. Values of
+        // size ~1 summed over ≤ 12 terms at a time: f32 rounding stays below ~1e-5, so 1e-4
+        // absolute; a misplaced element would be off by ~1.
+        let d = AttnDims {
+            batch: 37,
+            seq: 8,
+            heads: 2,
+            head_dim: 12,
+        };
+        let mut rng = Rng::new(11);
+        let qkv: Vec<f64> = (0..37 * 8 * 72).map(|_| rng.normal()).collect();
+        let dout: Vec<f64> = (0..37 * 8 * 24).map(|_| rng.normal()).collect();
+        let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (out64, p64) = forward(&qkv, d).unwrap();
+        let (out32, p32) = forward(&to32(&qkv), d).unwrap();
+        let mut g64 = vec![0.0; qkv.len()];
+        backward(&qkv, &p64, &dout, d, &mut g64).unwrap();
+        let mut g32 = vec![0.0f32; qkv.len()];
+        backward(&to32(&qkv), &p32, &to32(&dout), d, &mut g32).unwrap();
+        for (name, a, b) in [
+            ("out", &out64, &out32),
+            ("probs", &p64, &p32),
+            ("dqkv", &g64, &g32),
+        ] {
+            let worst = a
+                .iter()
+                .zip(b.iter())
+                .map(|(x, &y)| (x - y as f64).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-4, "{name}: f32 and f64 differ by {worst:e}");
+        }
+    }
 }
