@@ -101,26 +101,32 @@ mod simd {
     pub(super) fn blocks(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], add: bool) {
         assert!(src.len() >= rows * cols && dst.len() >= rows * cols);
         assert!(std::arch::is_x86_feature_detected!("avx2"));
+        // SAFETY: AVX2 is present and the lengths hold (both asserted above).
+        unsafe { blocks_avx2(src, rows, cols, dst, add) }
+    }
+
+    /// `blocks` in an AVX2 build, so that `block` inlines into the loop.
+    #[target_feature(enable = "avx2")]
+    unsafe fn blocks_avx2(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], add: bool) {
         for r0 in (0..rows / 8 * 8).step_by(8) {
             for c0 in (0..cols / 8 * 8).step_by(8) {
-                // SAFETY: AVX2 is present (asserted above); the block's 8 rows of 8 floats
-                // lie inside src (rows r0..r0+8 < rows, columns c0..c0+8 ≤ cols) and inside dst
-                // (rows c0..c0+8 of length `rows`, columns r0..r0+8), lengths asserted above.
-                unsafe {
-                    block(
-                        src.as_ptr().add(r0 * cols + c0),
-                        cols,
-                        dst.as_mut_ptr().add(c0 * rows + r0),
-                        rows,
-                        add,
-                    )
-                };
+                // SAFETY: the block's 8 rows of 8 floats lie inside src (rows r0..r0+8 ≤ rows,
+                // columns c0..c0+8 ≤ cols) and its 8 output rows inside dst (rows c0..c0+8 of
+                // length `rows`, columns r0..r0+8), as the caller checked the lengths.
+                block(
+                    src.as_ptr().add(r0 * cols + c0),
+                    cols,
+                    dst.as_mut_ptr().add(c0 * rows + r0),
+                    rows,
+                    add,
+                );
             }
         }
     }
 
     /// Transposes the 8×8 block at `src` (row stride `ss`) into `dst` (row stride `ds`).
     #[target_feature(enable = "avx2")]
+    #[inline]
     unsafe fn block(src: *const f32, ss: usize, dst: *mut f32, ds: usize, add: bool) {
         let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(src.add(i * ss)));
         let t0 = _mm256_unpacklo_ps(r[0], r[1]);
