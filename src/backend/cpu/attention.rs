@@ -10,7 +10,8 @@
 //! over `LANES` sequences: long independent lanes that the compiler vectorises, no horizontal
 //! sums. Each sequence's arithmetic is exactly the textbook's, in the same order (scores summed
 //! over j in order, softmax max/exp/sum/divide, outputs summed over t in order). Chunks run in
-//! parallel and write disjoint rows.
+//! parallel, write disjoint rows, and run in an AVX2 build of the same code when the CPU has it
+//! (the transposes then use register blocks for f32: `transpose.rs`).
 
 use rayon::prelude::*;
 
@@ -108,7 +109,7 @@ pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
                 return unsafe { forward_chunk_avx2(qkv_c, out_c, probs_c, d) };
             }
-            forward_chunk(qkv_c, out_c, probs_c, d, false)
+            forward_chunk(qkv_c, out_c, probs_c, d, avx2) // avx2 is false here
         });
     Ok((out, probs))
 }
@@ -215,7 +216,7 @@ pub(super) fn backward<T: Scalar>(
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
                 return unsafe { backward_chunk_avx2(chunk, dqkv_c, d) };
             }
-            backward_chunk(chunk, dqkv_c, d, false)
+            backward_chunk(chunk, dqkv_c, d, avx2) // avx2 is false here
         });
     Ok(())
 }
