@@ -17,9 +17,10 @@ mod gemm;
 mod heap;
 mod layernorm;
 mod loss;
+mod transpose;
 
 /// The CPU backend for element type `T` (f32 or f64). It holds no state.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Cpu<T: Scalar> {
     _t: PhantomData<T>,
 }
@@ -28,6 +29,12 @@ impl<T: Scalar> Cpu<T> {
     pub fn new() -> Self {
         heap::keep_freed_buffers();
         Cpu { _t: PhantomData }
+    }
+}
+
+impl<T: Scalar> Default for Cpu<T> {
+    fn default() -> Self {
+        Cpu::new()
     }
 }
 

@@ -335,3 +335,6 @@ fn argmax<T: num_traits::Float>(row: &[T]) -> usize {
     }
     best
 }
+
+#[cfg(test)]
+mod tests;

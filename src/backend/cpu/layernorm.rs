@@ -11,6 +11,28 @@ use crate::error::Result;
 /// Rows per parallel task (a row is one d-vector: tiny work).
 const ROWS_PER_TASK: usize = 64;
 
+/// Σ_j f(a[j], b[j], c[j]) in 8 interleaved partial sums (lane l takes the j ≡ l mod 8), added
+/// in order at the end: the lanes are independent, so the compiler can vectorise them, which a
+/// single running sum forbids (each add would wait for the previous one). A fixed order, so
+/// still deterministic.
+#[inline(always)]
+fn lanes_sum<T: Scalar>(a: &[T], b: &[T], c: &[T], f: impl Fn(T, T, T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let (ca, cb, cc) = (a.chunks_exact(8), b.chunks_exact(8), c.chunks_exact(8));
+    let tail = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .zip(cc.remainder())
+        .fold(T::zero(), |s, ((&x, &y), &z)| s + f(x, y, z));
+    for ((x, y), z) in ca.zip(cb).zip(cc) {
+        for l in 0..8 {
+            acc[l] = acc[l] + f(x[l], y[l], z[l]);
+        }
+    }
+    acc.iter().fold(T::zero(), |s, &v| s + v) + tail
+}
+
 pub(super) fn forward<T: Scalar>(
     x: &[T],
     gamma: &[T],
@@ -35,8 +57,8 @@ pub(super) fn forward<T: Scalar>(
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(((yr, mu), rs), xr)| {
             // Two passes (mean, then centred squares): no cancellation for rows far from 0.
-            let m = xr.iter().copied().sum::<T>() / n;
-            let var = xr.iter().map(|&v| (v - m) * (v - m)).sum::<T>() / n;
+            let m = lanes_sum(xr, xr, xr, |v, _, _| v) / n;
+            let var = lanes_sum(xr, xr, xr, |v, _, _| (v - m) * (v - m)) / n;
             let r = T::one() / (var + eps).sqrt();
             for (((o, &v), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
                 *o = (v - m) * r * g + b;
@@ -78,12 +100,8 @@ pub(super) fn backward<T: Scalar>(
         .zip(saved.mean.par_iter().zip(saved.rstd.par_iter()))
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(((dxr, xr), dyr), (&m, &r))| {
-            let (mut mean_g, mut mean_gx) = (T::zero(), T::zero());
-            for ((&v, &g), &w) in xr.iter().zip(dyr).zip(gamma) {
-                mean_g = mean_g + g * w;
-                mean_gx = mean_gx + g * w * xhat(v, m, r);
-            }
-            let (mean_g, mean_gx) = (mean_g / n, mean_gx / n);
+            let mean_g = lanes_sum(dyr, gamma, xr, |g, w, _| g * w) / n;
+            let mean_gx = lanes_sum(dyr, gamma, xr, |g, w, v| g * w * xhat(v, m, r)) / n;
             for (((o, &v), &g), &w) in dxr.iter_mut().zip(xr).zip(dyr).zip(gamma) {
                 *o = *o + r * (g * w - mean_g - xhat(v, m, r) * mean_gx);
             }
