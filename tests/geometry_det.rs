@@ -259,8 +259,12 @@ fn non_finite_entries_are_errors() {
 fn every_non_finite_entry_is_caught() {
     let mut rng = Rng::new(17);
     let gauss: Vec<f64> = (0..36).map(|_| rng.normal()).collect();
-    let ident: Vec<f64> = (0..36).map(|e| if e % 7 == 0 { 1.0 } else { 0.0 }).collect();
-    let subnormal: Vec<f64> = (0..36).map(|e| if e % 7 == 0 { 1e-310 } else { 0.0 }).collect();
+    let ident: Vec<f64> = (0..36)
+        .map(|e| if e % 7 == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let subnormal: Vec<f64> = (0..36)
+        .map(|e| if e % 7 == 0 { 1e-310 } else { 0.0 })
+        .collect();
     let cm: Vec<f64> = (0..36)
         .map(|e| if e / 6 == e % 6 { 0.0 } else { 1.0 })
         .collect();
@@ -290,7 +294,10 @@ fn every_non_finite_entry_is_caught() {
             let one = &mats[36 * b..36 * b + 36];
             assert!(det6_batch_with(k, one, &mut [0.0]).is_err(), "{k} {one:?}");
             let one32 = &m32[36 * b..36 * b + 36];
-            assert!(det6_batch_with(k, one32, &mut [0.0]).is_err(), "{k} f32 {one:?}");
+            assert!(
+                det6_batch_with(k, one32, &mut [0.0]).is_err(),
+                "{k} f32 {one:?}"
+            );
         }
         // And in blocks, where each lane is independent.
         let mut out = vec![0.0; batch];
