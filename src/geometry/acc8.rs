@@ -109,9 +109,12 @@ mod x86 {
                     let d = _mm512_sub_pd(a, b);
                     _mm512_castpd_si512(_mm512_fmadd_pd(d, d, _mm512_castsi512_pd(self.v)))
                 } else {
-                    let low = |x: __m512i| _mm256_castsi256_ps(_mm512_castsi512_si256(x));
-                    let r = sq_diff_ps(low(self.v), low(a.v), low(b.v));
-                    _mm512_castsi256_si512(_mm256_castps_si256(r))
+                    let (acc, a, b) = (
+                        _mm512_castsi512_si256(self.v),
+                        _mm512_castsi512_si256(a.v),
+                        _mm512_castsi512_si256(b.v),
+                    );
+                    _mm512_castsi256_si512(sq_diff_ps(acc, a, b))
                 };
                 Acc8Avx512 { v, t: PhantomData }
             }
@@ -166,17 +169,15 @@ mod x86 {
         #[inline(always)]
         fn add_sq_diff(self, a: Self, b: Self) -> Self {
             unsafe {
-                let pd = _mm256_castsi256_pd;
-                let ps = _mm256_castsi256_ps;
                 if wide::<T>() {
                     Acc8Avx2 {
-                        lo: _mm256_castpd_si256(sq_diff_pd(pd(self.lo), pd(a.lo), pd(b.lo))),
-                        hi: _mm256_castpd_si256(sq_diff_pd(pd(self.hi), pd(a.hi), pd(b.hi))),
+                        lo: sq_diff_pd(self.lo, a.lo, b.lo),
+                        hi: sq_diff_pd(self.hi, a.hi, b.hi),
                         t: PhantomData,
                     }
                 } else {
                     Acc8Avx2 {
-                        lo: _mm256_castps_si256(sq_diff_ps(ps(self.lo), ps(a.lo), ps(b.lo))),
+                        lo: sq_diff_ps(self.lo, a.lo, b.lo),
                         hi: self.hi,
                         t: PhantomData,
                     }
@@ -197,17 +198,18 @@ mod x86 {
         }
     }
 
-    /// acc + (a − b)², fused.
+    /// acc + (a − b)², fused, on 4 f64 lanes.
     #[inline(always)]
-    unsafe fn sq_diff_pd(acc: __m256d, a: __m256d, b: __m256d) -> __m256d {
-        let d = _mm256_sub_pd(a, b);
-        _mm256_fmadd_pd(d, d, acc)
+    unsafe fn sq_diff_pd(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
+        let d = _mm256_sub_pd(_mm256_castsi256_pd(a), _mm256_castsi256_pd(b));
+        _mm256_castpd_si256(_mm256_fmadd_pd(d, d, _mm256_castsi256_pd(acc)))
     }
 
+    /// acc + (a − b)², fused, on 8 f32 lanes.
     #[inline(always)]
-    unsafe fn sq_diff_ps(acc: __m256, a: __m256, b: __m256) -> __m256 {
-        let d = _mm256_sub_ps(a, b);
-        _mm256_fmadd_ps(d, d, acc)
+    unsafe fn sq_diff_ps(acc: __m256i, a: __m256i, b: __m256i) -> __m256i {
+        let d = _mm256_sub_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b));
+        _mm256_castps_si256(_mm256_fmadd_ps(d, d, _mm256_castsi256_ps(acc)))
     }
 
     /// [s0, s1, s2, s3] → (s0 + s2) + (s1 + s3).

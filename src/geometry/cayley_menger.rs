@@ -229,7 +229,10 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
                     d2[p * lanes + l] = v;
                 }
             }
-            let d: [V; 10] = std::array::from_fn(|p| V::load(&d2[p * lanes..]));
+            let mut d = [V::splat(T::zero()); 10];
+            for (p, v) in d.iter_mut().enumerate() {
+                *v = V::load(&d2[p * lanes..]);
+            }
             vol2_lanes(&d).store(&mut vol2);
             o.copy_from_slice(&vol2[..o.len()]);
         }

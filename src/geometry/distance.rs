@@ -30,27 +30,35 @@ pub(crate) const PAIRS: [(usize, usize); 10] = [
 /// padding adds (0 − 0)² = +0 to its lanes, which leaves them unchanged.
 #[inline(always)]
 pub(crate) fn sqdists5<T: Scalar, A: Acc8<T>>(p: [&[T]; 5]) -> [T; 10] {
+    // Plain loops, no closures: a closure is a function of its own, compiled without the
+    // kernel's target features, so the intrinsics inside `A`'s methods would become calls.
     let dim = p[0].len();
-    let rows: [&[T]; 5] = p.map(|r| &r[..dim]);
     let mut acc = [A::zero(); 10];
+    let mut x = [A::zero(); 5];
     let full = dim / 8 * 8;
     for c in (0..full).step_by(8) {
-        let x: [A; 5] = rows.map(|r| A::load(&r[c..c + 8]));
+        for i in 0..5 {
+            x[i] = A::load(&p[i][c..c + 8]);
+        }
         for (a, &(i, j)) in acc.iter_mut().zip(&PAIRS) {
             *a = a.add_sq_diff(x[i], x[j]);
         }
     }
     if full < dim {
-        let x: [A; 5] = rows.map(|r| {
-            let mut tail = [T::zero(); 8];
-            tail[..dim - full].copy_from_slice(&r[full..]);
-            A::load(&tail)
-        });
+        let mut tail = [T::zero(); 8];
+        for i in 0..5 {
+            tail[..dim - full].copy_from_slice(&p[i][full..dim]);
+            x[i] = A::load(&tail);
+        }
         for (a, &(i, j)) in acc.iter_mut().zip(&PAIRS) {
             *a = a.add_sq_diff(x[i], x[j]);
         }
     }
-    acc.map(|a| a.combine())
+    let mut d2 = [T::zero(); 10];
+    for (d, a) in d2.iter_mut().zip(&acc) {
+        *d = a.combine();
+    }
+    d2
 }
 
 #[cfg(test)]
