@@ -46,9 +46,8 @@ impl<T: Scalar> Acc8<T> for [T; 8] {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{Acc8Avx2, Acc8Avx512};
 
-// AVX-512 intrinsics: stable since Rust 1.89 (see `simd`).
+// AVX-512 intrinsics: stable since Rust 1.89 (the crate's rust-version).
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::incompatible_msrv)]
 mod x86 {
     use std::arch::x86_64::*;
     use std::marker::PhantomData;

@@ -117,10 +117,8 @@ impl<T: Scalar> Vector<T> for One<T> {
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86::{W256, W512};
 
-// The AVX-512 intrinsics are stable since Rust 1.89, above Cargo.toml's rust-version (1.85),
-// which should be raised to 1.89; until then this keeps clippy's MSRV lint quiet here.
+// The AVX-512 intrinsics are stable since Rust 1.89 (the crate's rust-version).
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::incompatible_msrv)]
 mod x86 {
     use std::arch::x86_64::*;
     use std::marker::PhantomData;
