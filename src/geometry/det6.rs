@@ -27,7 +27,7 @@ pub fn det6_batch<T: Scalar>(mats: &[T], out: &mut [T]) -> Result<()> {
 /// `det6_batch` on a chosen kernel (for tests and benchmarks); all kernels give bit-identical
 /// results. Err when the CPU lacks the kernel's instructions.
 pub fn det6_batch_with<T: Scalar>(kernel: Kernel, mats: &[T], out: &mut [T]) -> Result<()> {
-    if mats.len() % 36 != 0 {
+    if !mats.len().is_multiple_of(36) {
         return Err(Error::input(format!(
             "det6_batch: {} values is not a whole number of 6×6 matrices; expected a multiple of 36",
             mats.len()

@@ -287,7 +287,7 @@ mod tests {
     /// A v1 file with `header` (padded as NumPy pads it) followed by `data`.
     fn npy_v1(header: &str, data: &[u8]) -> Vec<u8> {
         let mut h = header.to_string();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

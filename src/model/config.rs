@@ -48,7 +48,7 @@ impl ModelConfig {
                 "model config: {name} is 0, expected ≥ 1 ({self})"
             )));
         }
-        if self.dim % self.heads != 0 {
+        if !self.dim.is_multiple_of(self.heads) {
             return Err(Error::input(format!(
                 "model config: dim {} is not divisible by heads {}; choose heads dividing dim \
                  (head_dim = dim / heads)",

@@ -31,7 +31,7 @@ impl DetScalar for f64 {
 
 /// det of each row-major 6×6 matrix in `mats` (B·36 values) → B determinants.
 pub fn det6_batch_gpu<T: DetScalar>(cuda: &Cuda, mats: &[T]) -> Result<Vec<T>> {
-    if mats.len() % 36 != 0 {
+    if !mats.len().is_multiple_of(36) {
         return Err(Error::input(format!(
             "det6: {} values is not a whole number of 6×6 matrices (expected a multiple of 36)",
             mats.len()
