@@ -334,7 +334,7 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
         // d2[(g·10 + p)·LANES + l]: squared distance of pair p of the stage's simplex
         // g·LANES + l. Lanes past the end of a short last group keep earlier finite values (or
         // 1s) and are not written out.
-        let mut d2 = vec![T::one(); 10 * STAGE];
+        let mut d2 = [T::one(); 10 * STAGE];
         let mut vol2 = vec![T::zero(); lanes];
         for (b, stage) in self.out.chunks_mut(STAGE).enumerate() {
             let first = self.first + b * STAGE;
