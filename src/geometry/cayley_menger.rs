@@ -19,14 +19,33 @@
 
 use rayon::prelude::*;
 
+use super::acc8::Acc8;
 use super::distance::{sqdists5, PAIRS};
 use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
 use super::simd::Vector;
+use super::sqdist_table::SqdistTable;
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
 
 /// Simplices per rayon task.
 const CHUNK: usize = 1024;
+
+/// The largest pool (rows 0..P spanned by the indices) for which `vol2_fused` builds a
+/// distance table: P(P−1)/2 entries, 16.8 MB of f64 at P = 2048 (inside the L3; larger
+/// tables would send the samples' random lookups to memory).
+pub const TABLE_MAX_ROWS: usize = 2048;
+
+/// How `vol2_fused_via` gets the squared distances; every path gives the same bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FusedPath {
+    /// The table when it computes fewer distances: 10·samples > P(P−1)/2 and
+    /// P ≤ [`TABLE_MAX_ROWS`], P = the largest index + 1; else direct.
+    Auto,
+    /// 10 distances per sample from the rows (`distance::sqdists5`).
+    Direct,
+    /// A table of all P(P−1)/2 distances of rows 0..P, then 10 lookups per sample.
+    Table,
+}
 
 /// vol² of B simplices given as points (B, 5, D) → `out` (B).
 pub fn vol2_from_points<T: Scalar>(
@@ -82,6 +101,21 @@ pub fn vol2_fused_with<T: Scalar>(
     idx: &[[u32; 5]],
     out: &mut [T],
 ) -> Result<()> {
+    vol2_fused_via(kernel, FusedPath::Auto, matrix, rows, cols, idx, out)
+}
+
+/// `vol2_fused` on a chosen kernel and distance path (for tests and benchmarks; bit-identical
+/// results on every kernel and path). Err for `FusedPath::Table` when the indices span more
+/// than [`TABLE_MAX_ROWS`] rows.
+pub fn vol2_fused_via<T: Scalar>(
+    kernel: Kernel,
+    path: FusedPath,
+    matrix: &[T],
+    rows: usize,
+    cols: usize,
+    idx: &[[u32; 5]],
+    out: &mut [T],
+) -> Result<()> {
     if rows.checked_mul(cols) != Some(matrix.len()) {
         return Err(Error::input(format!(
             "vol2_fused: matrix holds {} values, expected rows·cols = {rows}·{cols}",
@@ -89,12 +123,28 @@ pub fn vol2_fused_with<T: Scalar>(
         )));
     }
     check_out("vol2_fused", out.len(), idx.len())?;
-    for (s, tuple) in idx.iter().enumerate() {
-        check_tuple(s, tuple, rows)?;
-    }
+    let span = check_tuples(idx, rows)?;
     check_finite("vol2_fused: matrix", matrix, cols.max(1))?;
     check_kernel(kernel)?;
-    run(kernel, &Rows { matrix, cols, idx }, out);
+    let table = match path {
+        FusedPath::Auto => {
+            span <= TABLE_MAX_ROWS && 10 * idx.len() > span * span.saturating_sub(1) / 2
+        }
+        FusedPath::Direct => false,
+        FusedPath::Table if span <= TABLE_MAX_ROWS => true,
+        FusedPath::Table => {
+            return Err(Error::input(format!(
+                "vol2_fused: the indices span {span} rows, more than the distance table's \
+                 {TABLE_MAX_ROWS}; use FusedPath::Direct or Auto"
+            )))
+        }
+    };
+    if table {
+        let table = SqdistTable::build(kernel, matrix, cols, span);
+        run(kernel, &Looked { table: &table, idx }, out);
+    } else {
+        run(kernel, &Rows { matrix, cols, idx }, out);
+    }
     Ok(())
 }
 
@@ -106,6 +156,38 @@ fn check_out(what: &str, got: usize, expected: usize) -> Result<()> {
             "{what}: output holds {got} values, expected {expected} (one per simplex)"
         )))
     }
+}
+
+/// Every tuple valid (`check_tuple`); Ok(the number of rows they span: largest index + 1).
+/// Branch-free scan, in parallel for large batches (serial, it took ~13% of a 10⁶-volume
+/// call on 2 threads); the messages come from `check_tuple` once a bad tuple is known.
+fn check_tuples(idx: &[[u32; 5]], rows: usize) -> Result<usize> {
+    let scan = |tuples: &[[u32; 5]]| {
+        let (mut ok, mut max) = (true, 0);
+        for t in tuples {
+            for i in 0..5 {
+                ok &= (t[i] as usize) < rows;
+                max = max.max(t[i]);
+                for j in 0..i {
+                    ok &= t[i] != t[j];
+                }
+            }
+        }
+        (ok, max)
+    };
+    let (ok, max) = if idx.len() <= CHUNK {
+        scan(idx)
+    } else {
+        idx.par_chunks(CHUNK)
+            .map(scan)
+            .reduce(|| (true, 0), |a, b| (a.0 && b.0, a.1.max(b.1)))
+    };
+    if !ok {
+        for (s, tuple) in idx.iter().enumerate() {
+            check_tuple(s, tuple, rows)?;
+        }
+    }
+    Ok(if idx.is_empty() { 0 } else { max as usize + 1 })
 }
 
 /// Each index < rows, the five distinct.
@@ -151,10 +233,10 @@ fn check_kernel(kernel: Kernel) -> Result<()> {
     }
 }
 
-/// Where the 5 vertices of simplex s come from.
-trait Simplices<T>: Sync {
-    /// Vertex i of simplex s.
-    fn vertex(&self, s: usize, i: usize) -> &[T];
+/// Where the squared distances of simplex s come from.
+trait Simplices<T: Scalar>: Sync {
+    /// The 10 squared distances of simplex s in `PAIRS` order (computed with accumulator A).
+    fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10];
 }
 
 /// (B, 5, D) gathered points.
@@ -165,9 +247,16 @@ struct Points<'a, T> {
 
 impl<T: Scalar> Simplices<T> for Points<'_, T> {
     #[inline(always)]
-    fn vertex(&self, s: usize, i: usize) -> &[T] {
-        let start = (5 * s + i) * self.dim;
-        &self.points[start..start + self.dim]
+    fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10] {
+        let p = &self.points[5 * s * self.dim..5 * (s + 1) * self.dim];
+        let d = self.dim;
+        sqdists5::<T, A>([
+            &p[..d],
+            &p[d..2 * d],
+            &p[2 * d..3 * d],
+            &p[3 * d..4 * d],
+            &p[4 * d..],
+        ])
     }
 }
 
@@ -180,9 +269,28 @@ struct Rows<'a, T> {
 
 impl<T: Scalar> Simplices<T> for Rows<'_, T> {
     #[inline(always)]
-    fn vertex(&self, s: usize, i: usize) -> &[T] {
-        let start = self.idx[s][i] as usize * self.cols;
-        &self.matrix[start..start + self.cols]
+    fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10] {
+        let t = &self.idx[s];
+        let row = |i: usize| &self.matrix[t[i] as usize * self.cols..][..self.cols];
+        sqdists5::<T, A>([row(0), row(1), row(2), row(3), row(4)])
+    }
+}
+
+/// Validated index tuples whose distances are looked up in a table of the rows they span.
+struct Looked<'a, T> {
+    table: &'a SqdistTable<T>,
+    idx: &'a [[u32; 5]],
+}
+
+impl<T: Scalar> Simplices<T> for Looked<'_, T> {
+    #[inline(always)]
+    fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10] {
+        let t = &self.idx[s];
+        let mut d = [T::zero(); 10];
+        for (d, &(i, j)) in d.iter_mut().zip(&PAIRS) {
+            *d = self.table.get(t[i], t[j]);
+        }
+        d
     }
 }
 
@@ -204,7 +312,13 @@ fn run<T: Scalar, S: Simplices<T>>(kernel: Kernel, src: &S, out: &mut [T]) {
     }
 }
 
-/// One thread's share: simplices first..first+out.len(), LANES at a time.
+/// Simplices whose distances are staged at a time: 256·10 values, 20 KB of f64, in L1; a
+/// multiple of every kernel's lane count.
+const STAGE: usize = 256;
+
+/// One thread's share: simplices first..first+out.len(), in stages of `STAGE`: the distances
+/// of a whole stage first (the table's lookups, independent, then overlap their cache misses
+/// instead of waiting behind each determinant), then the determinants, LANES at a time.
 struct Vol2Chunk<'a, T, S> {
     src: &'a S,
     first: usize,
@@ -217,24 +331,28 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
     #[inline(always)]
     fn run<V: Vector<T>>(self) {
         let lanes = V::LANES;
-        // d2[p·LANES + l]: squared distance of pair p in lane l. Lanes past the end of a short
-        // last group keep earlier finite values (or 1s) and are not written out.
-        let mut d2 = vec![T::one(); 10 * lanes];
+        // d2[(g·10 + p)·LANES + l]: squared distance of pair p of the stage's simplex
+        // g·LANES + l. Lanes past the end of a short last group keep earlier finite values (or
+        // 1s) and are not written out.
+        let mut d2 = [T::one(); 10 * STAGE];
         let mut vol2 = vec![T::zero(); lanes];
-        for (g, o) in self.out.chunks_mut(lanes).enumerate() {
-            for l in 0..o.len() {
-                let s = self.first + g * lanes + l;
-                let d = sqdists5::<T, V::Acc>(std::array::from_fn(|i| self.src.vertex(s, i)));
+        for (b, stage) in self.out.chunks_mut(STAGE).enumerate() {
+            let first = self.first + b * STAGE;
+            for i in 0..stage.len() {
+                let d = self.src.sqdists::<V::Acc>(first + i);
+                let at = (i / lanes * 10) * lanes + i % lanes;
                 for (p, v) in d.into_iter().enumerate() {
-                    d2[p * lanes + l] = v;
+                    d2[at + p * lanes] = v;
                 }
             }
-            let mut d = [V::splat(T::zero()); 10];
-            for (p, v) in d.iter_mut().enumerate() {
-                *v = V::load(&d2[p * lanes..]);
+            for (g, o) in stage.chunks_mut(lanes).enumerate() {
+                let mut d = [V::splat(T::zero()); 10];
+                for (p, v) in d.iter_mut().enumerate() {
+                    *v = V::load(&d2[(g * 10 + p) * lanes..]);
+                }
+                vol2_lanes(&d).store(&mut vol2);
+                o.copy_from_slice(&vol2[..o.len()]);
             }
-            vol2_lanes(&d).store(&mut vol2);
-            o.copy_from_slice(&vol2[..o.len()]);
         }
     }
 }

@@ -61,6 +61,54 @@ pub(crate) fn sqdists5<T: Scalar, A: Acc8<T>>(p: [&[T]; 5]) -> [T; 10] {
     d2
 }
 
+/// Squared distances from `x` to each of the `out.len()` rows of `others` (row-major, rows of
+/// x.len() values) into `out`, with the same operations as `sqdists5` (the same bits: the
+/// difference a − b is the exact negative of b − a, so its square is the same). Four rows at a
+/// time share the loads of x and keep four independent chains in flight.
+#[inline(always)]
+pub(crate) fn sqdists_to<T: Scalar, A: Acc8<T>>(x: &[T], others: &[T], out: &mut [T]) {
+    let dim = x.len();
+    let mut groups = out.chunks_exact_mut(4);
+    let mut first = 0;
+    for o in &mut groups {
+        let d = sqdists_group::<T, A, 4>(x, &others[first * dim..(first + 4) * dim]);
+        o.copy_from_slice(&d);
+        first += 4;
+    }
+    for o in groups.into_remainder() {
+        *o = sqdists_group::<T, A, 1>(x, &others[first * dim..(first + 1) * dim])[0];
+        first += 1;
+    }
+}
+
+/// Squared distances from `x` to the G rows of `others` (G·x.len() values).
+#[inline(always)]
+fn sqdists_group<T: Scalar, A: Acc8<T>, const G: usize>(x: &[T], others: &[T]) -> [T; G] {
+    let dim = x.len();
+    let full = dim / 8 * 8;
+    let mut acc = [A::zero(); G];
+    for c in (0..full).step_by(8) {
+        let a = A::load(&x[c..c + 8]);
+        for (q, s) in acc.iter_mut().enumerate() {
+            *s = s.add_sq_diff(a, A::load(&others[q * dim + c..q * dim + c + 8]));
+        }
+    }
+    if full < dim {
+        let mut tail = [T::zero(); 8];
+        tail[..dim - full].copy_from_slice(&x[full..]);
+        let a = A::load(&tail);
+        for (q, s) in acc.iter_mut().enumerate() {
+            tail[..dim - full].copy_from_slice(&others[q * dim + full..(q + 1) * dim]);
+            *s = s.add_sq_diff(a, A::load(&tail));
+        }
+    }
+    let mut d = [T::zero(); G];
+    for (d, s) in d.iter_mut().zip(&acc) {
+        *d = s.combine();
+    }
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,5 +13,6 @@ mod distance;
 pub mod kernel;
 pub mod sampler;
 mod simd;
+mod sqdist_table;
 
 pub use kernel::Kernel;
