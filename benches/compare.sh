@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Same-session comparisons behind BENCHMARKS.md: mha-cv against the PyTorch prototype and
+# numpy/PyTorch baselines, back to back on this machine, with the ratios printed last.
+#   bash benches/compare.sh            # sweep + determinant
+#   bash benches/compare.sh --train    # also one training step (criterion, a few minutes)
+# Needs python3 with torch and numpy for the baselines (`python3 -m pip install torch numpy`);
+# without them only mha-cv's own figures are printed. Run it on a quiet machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+proto=${PROTOTYPE:-../shared/seed/mha_cv_prototype.py}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
+have_torch() { python3 -c 'import torch, numpy' 2>/dev/null; }
+
+cargo build --release --quiet
+bin=target/release/mha-cv
+rows=()
+
+# The default sweep, whole process, prototype first.
+tp=
+if have_torch && [ -f "$proto" ]; then
+    t0=$(date +%s.%N); python3 "$proto" > "$tmp/proto.txt"; tp=$(secs "$t0")
+    rows+=("prototype sweep (PyTorch)|${tp} s")
+fi
+t0=$(date +%s.%N); "$bin" sweep --out "$tmp/sweep" --quiet > "$tmp/ours.txt"; to=$(secs "$t0")
+rows+=("mha-cv sweep (cold null cache)|${to} s${tp:+ → $(awk -v a="$tp" -v b="$to" 'BEGIN { printf "%.1f×", a / b }')}")
+
+# The batched determinant, f64 and f32, B = 1e6.
+for p in f64 f32; do
+    ours=$("$bin" bench det --batch 1000000 --precision "$p" --repeats 11 --json |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["dets_per_second"])')
+    rows+=("det6 $p (mha-cv)|$(awk -v x="$ours" 'BEGIN { printf "%.1f M det/s", x / 1e6 }')")
+    eval "ours_$p=$ours"
+done
+if have_torch; then
+    python3 scripts/det_reference.py > "$tmp/ref.json"
+    while read -r line; do
+        lib=$(echo "$line" | python3 -c 'import json, sys; o = json.load(sys.stdin); print(o["library"], o["precision"], o["dets_per_second"])')
+        set -- $lib
+        ours_var="ours_$2"
+        rows+=("det6 $2 ($1)|$(awk -v x="$3" -v o="${!ours_var}" 'BEGIN { printf "%.2f M det/s → mha-cv %.1f×", x / 1e6, o / x }')")
+    done < "$tmp/ref.json"
+fi
+
+# One training step (optional: criterion takes minutes).
+if [ "${1:-}" = "--train" ]; then
+    cargo bench --bench train_step 2>&1 | grep -E "^train_step|time:" | tee "$tmp/train.txt"
+    have_torch && python3 scripts/torch_train_step.py --threads 2 | tee -a "$tmp/train.txt"
+fi
+
+printf '\n%-36s | %s\n' "what" "result"
+for r in "${rows[@]}"; do printf '%-36s | %s\n' "${r%%|*}" "${r#*|}"; done
