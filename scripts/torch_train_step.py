@@ -2,37 +2,31 @@
 zero_grad, forward, cross-entropy, backward, Adam step, on 500 sequences of 8 tokens,
 heads 8, D = 64 and D = 256, float32. The Rust counterpart is `cargo bench --bench train_step`.
 
-Usage: python3 scripts/torch_train_step.py [--threads 2] [--steps 50]
+Usage: python3 scripts/torch_train_step.py [--threads 2] [--steps 50] [--prototype PATH]
 """
 
 import argparse
+import importlib.util
+import os
 import time
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-
-class MHAClassifier(nn.Module):
-    """The prototype's model (seed/mha_cv_prototype.py), forward only."""
-
-    def __init__(self, vocab, dim, n_heads, seq_len, n_classes):
-        super().__init__()
-        self.emb = nn.Embedding(vocab, dim)
-        self.pos = nn.Parameter(torch.randn(1, seq_len, dim) * 0.02)
-        self.mha = nn.MultiheadAttention(dim, n_heads, batch_first=True)
-        self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, n_classes)
-
-    def forward(self, x):
-        h = self.emb(x) + self.pos
-        attn_out, _ = self.mha(h, h, h)
-        h = self.norm(h + attn_out)
-        h = h.mean(dim=1)
-        return self.head(h)
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_PROTOTYPE = os.path.join(HERE, "..", "..", "shared", "seed", "mha_cv_prototype.py")
 
 
-def time_step(dim, heads, steps, warmup=5):
+def load_prototype(path):
+    """The prototype's own module (its sweep runs only under __main__), so the model timed is
+    exactly the one the prototype trains."""
+    spec = importlib.util.spec_from_file_location("mha_cv_prototype", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def time_step(MHAClassifier, dim, heads, steps, warmup=5):
     torch.manual_seed(42)
     x = torch.randint(0, 256, (500, 8))
     y = torch.randint(0, 10, (500,))
@@ -61,11 +55,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--prototype", default=DEFAULT_PROTOTYPE, help="path to mha_cv_prototype.py")
     args = ap.parse_args()
+    model_class = load_prototype(args.prototype).MHAClassifier
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32")
     for dim in (64, 256):
-        median, best = time_step(dim, 8, args.steps)
+        median, best = time_step(model_class, dim, 8, args.steps)
         print(f"D={dim} heads=8 batch=500x8: {median:.2f} ms/step (median), {best:.2f} (best)")
 
 

@@ -44,7 +44,7 @@ impl<T: Scalar> Acc8<T> for [T; 8] {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(crate) use x86::{Acc8Avx2, Acc8Avx512};
+pub(crate) use x86::{wide, Acc8Avx2, Acc8Avx512};
 
 // AVX-512 intrinsics: stable since Rust 1.89 (the crate's rust-version).
 #[cfg(target_arch = "x86_64")]
@@ -55,8 +55,9 @@ mod x86 {
     use super::Acc8;
     use crate::backend::Scalar;
 
+    /// Whether T is f64 (else f32: the only two `Scalar`s). A constant after monomorphisation.
     #[inline(always)]
-    fn wide<T>() -> bool {
+    pub(crate) fn wide<T>() -> bool {
         std::mem::size_of::<T>() == 8
     }
 

@@ -125,13 +125,7 @@ mod x86 {
 
     use super::Vector;
     use crate::backend::Scalar;
-    use crate::geometry::acc8::{Acc8Avx2, Acc8Avx512};
-
-    /// Whether T is f64 (else f32: the only two `Scalar`s). A constant after monomorphisation.
-    #[inline(always)]
-    fn wide<T>() -> bool {
-        std::mem::size_of::<T>() == 8
-    }
+    use crate::geometry::acc8::{wide, Acc8Avx2, Acc8Avx512};
 
     /// 512 bits of T: 8 f64 or 16 f32 lanes (AVX-512F).
     #[derive(Clone, Copy, Debug)]
