@@ -82,6 +82,17 @@ pub fn make_data(spec: DataSpec, seed: u64) -> Dataset {
 }
 
 impl Dataset {
+    /// The first `n` samples (all of them when there are fewer).
+    pub fn head(&self, n: usize) -> Dataset {
+        let n = n.min(self.n);
+        Dataset {
+            x: self.x[..n * self.seq_len].to_vec(),
+            y: self.y[..n].to_vec(),
+            n,
+            seq_len: self.seq_len,
+        }
+    }
+
     /// Checks shapes and ranges: every token < `vocab`, every label < `classes`.
     pub fn validate(&self, vocab: usize, classes: usize) -> Result<()> {
         if self.x.len() != self.n * self.seq_len || self.y.len() != self.n {

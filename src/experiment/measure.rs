@@ -20,6 +20,13 @@ use crate::stats::null::{null_distribution, z_score, NullCache, NullSpec};
 /// Every metric of `model` at `phase`: the prototype's, in its order (weights, then
 /// activations), then each head's attention output before out_proj (`act_attn_h{i}`).
 /// Null baselines missing from `cache` are computed first, all in parallel.
+///
+/// The activation metrics read only the first `CV_POOL` rows of their (n·seq_len, cols)
+/// matrices (the prototype's pool), so the forward pass runs on just the sequences that hold
+/// those rows. Every row of every op depends on its own sequence only (GEMM rows are computed
+/// the same way whatever the other rows are: `backend::cpu::gemm`), so the pool's values are
+/// the bits a pass over the whole set gives (a test in `model/tests.rs`); the stored row count
+/// stays the whole matrix's.
 pub fn measure<B: Backend>(
     model: &Model<B>,
     data: &DeviceData<B>,
@@ -28,16 +35,32 @@ pub fn measure<B: Backend>(
     settings: &Settings,
     cache: &NullCache,
 ) -> Result<Measurements> {
-    let mut matrices = weight_matrices(&model.params()?, key.heads);
-    matrices.extend(model.activations(data)?);
-    // A second forward pass: the model has no accessor returning both sets from one.
-    matrices.extend(model.attn_head_activations(data)?);
+    // Each matrix with the row count of the whole matrix it stands for.
+    let mut matrices: Vec<(HostTensor<B::T>, usize)> = weight_matrices(&model.params()?, key.heads)
+        .into_iter()
+        .map(|t| {
+            let rows = t.shape[0];
+            (t, rows)
+        })
+        .collect();
+    let seq_len = model.config().seq_len;
+    let act_rows = data.len() * seq_len;
+    let probe = DeviceData::new(
+        model.backend(),
+        &data.dataset().head(CV_POOL.div_ceil(seq_len)),
+    )?;
+    matrices.extend(
+        model
+            .all_activations(&probe)?
+            .into_iter()
+            .map(|t| (t, act_rows)),
+    );
     let specs = matrices
         .iter()
-        .map(|t| {
-            let (rows, cols) = matrix_shape(t)?;
+        .map(|(t, full_rows)| {
+            let (_, cols) = matrix_shape(t)?;
             Ok(NullSpec {
-                rows,
+                rows: *full_rows,
                 cols,
                 dist: null_distribution(&t.name, key.dim),
                 samples: settings.samples,
@@ -50,14 +73,15 @@ pub fn measure<B: Backend>(
     let metrics = matrices
         .par_iter()
         .zip(&specs)
-        .map(|(t, spec)| {
+        .map(|((t, _), spec)| {
             let opts = CvOptions {
                 samples: settings.samples,
                 pool: CV_POOL,
                 seed: cv_seed(key.seed, key.dim, key.heads, phase.as_str(), &t.name),
                 precision: settings.precision,
             };
-            let outcome = cv_metric(&t.data, spec.rows, spec.cols, &opts)?;
+            let (rows, cols) = matrix_shape(t)?;
+            let outcome = cv_metric(&t.data, rows, cols, &opts)?;
             Ok((
                 t.name.clone(),
                 metric_with_stats(outcome, spec, opts.seed, cache)?,

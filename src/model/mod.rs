@@ -152,37 +152,46 @@ impl<B: Backend> Model<B> {
     /// The prototype's named activations (`forward_activations`), in its order, as 2-D
     /// (n·seq_len, cols) matrices: see [`metrics::activation_names`].
     pub fn activations(&self, data: &DeviceData<B>) -> Result<Vec<HostTensor<B::T>>> {
-        self.check_data(data)?;
-        let mut tape = Tape::new(&self.backend);
-        let (_, fwd) = self.record_forward(&mut tape, data)?;
-        let rows = data.len() * self.cfg.seq_len;
-        let h = self.backend.download(tape.value(fwd.h))?;
-        let qkv = self.backend.download(tape.value(fwd.qkv))?;
-        let ln = self.backend.download(tape.value(fwd.ln))?;
-        Ok(metrics::activation_matrices(
-            &h,
-            &qkv,
-            &ln,
-            rows,
-            self.cfg.dim,
-            self.cfg.heads,
-        ))
+        self.read_activations(data, true, false)
     }
 
     /// Each head's attention output before out_proj (`act_attn_h{i}`), as (n·seq_len, hd)
     /// matrices: see [`metrics::attn_head_activations`].
     pub fn attn_head_activations(&self, data: &DeviceData<B>) -> Result<Vec<HostTensor<B::T>>> {
+        self.read_activations(data, false, true)
+    }
+
+    /// [`Self::activations`] followed by [`Self::attn_head_activations`], from one forward pass
+    /// (what a measurement reads).
+    pub fn all_activations(&self, data: &DeviceData<B>) -> Result<Vec<HostTensor<B::T>>> {
+        self.read_activations(data, true, true)
+    }
+
+    fn read_activations(
+        &self,
+        data: &DeviceData<B>,
+        prototype: bool,
+        attn_heads: bool,
+    ) -> Result<Vec<HostTensor<B::T>>> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
         let (_, fwd) = self.record_forward(&mut tape, data)?;
-        let attn = self.backend.download(tape.value(fwd.attn))?;
         let rows = data.len() * self.cfg.seq_len;
-        Ok(metrics::attn_head_activations(
-            &attn,
-            rows,
-            self.cfg.dim,
-            self.cfg.heads,
-        ))
+        let (dim, heads) = (self.cfg.dim, self.cfg.heads);
+        let mut out = Vec::new();
+        if prototype {
+            let h = self.backend.download(tape.value(fwd.h))?;
+            let qkv = self.backend.download(tape.value(fwd.qkv))?;
+            let ln = self.backend.download(tape.value(fwd.ln))?;
+            out.extend(metrics::activation_matrices(
+                &h, &qkv, &ln, rows, dim, heads,
+            ));
+        }
+        if attn_heads {
+            let attn = self.backend.download(tape.value(fwd.attn))?;
+            out.extend(metrics::attn_head_activations(&attn, rows, dim, heads));
+        }
+        Ok(out)
     }
 
     /// Forward and backward without an update, returning every intermediate and gradient under

@@ -272,3 +272,43 @@ fn training_is_deterministic_and_params_round_trip() {
     assert_ne!(pa, init);
     assert!(a[2] < a[0], "loss {a:?}");
 }
+
+/// A measurement runs the forward pass on the first sequences only (those holding the CV pool's
+/// rows). Every op's row depends on its own sequence alone, so those rows must be the very bits
+/// of a pass over the whole set: checked at the prototype's size (500 sequences, so the matrix
+/// products split their 4000 rows into other blocks than the 512 of the head), after training
+/// steps, on both QKV paths.
+#[test]
+fn activations_of_the_first_sequences_are_those_of_the_whole_set() {
+    let cfg = ModelConfig::prototype(64, 4);
+    let data = make_data(DataSpec::default(), 7);
+    let head = data.head(64);
+    assert_eq!((data.n, head.n), (500, 64));
+    assert_eq!((&head.x[..], &head.y[..]), (&data.x[..512], &data.y[..64]));
+    for path in [QkvPath::Factored, QkvPath::PerToken] {
+        let be = Cpu::<f32>::new();
+        let (all, first) = (
+            DeviceData::new(&be, &data).unwrap(),
+            DeviceData::new(&be, &head).unwrap(),
+        );
+        let mut model = Model::new(be, cfg, &init_params::<f32>(&cfg, 3)).unwrap();
+        model.set_qkv_path(path);
+        for _ in 0..2 {
+            model.train_step(&all, 1e-2).unwrap();
+        }
+        let whole = model.all_activations(&all).unwrap();
+        let part = model.all_activations(&first).unwrap();
+        assert_eq!(whole.len(), part.len());
+        for (w, p) in whole.iter().zip(&part) {
+            assert_eq!(w.name, p.name);
+            assert_eq!((w.shape[0], p.shape[0]), (4000, 512), "{}", w.name);
+            assert_eq!(w.shape[1], p.shape[1]);
+            let n = p.data.len();
+            assert!(
+                w.data[..n] == p.data[..],
+                "{path:?} {}: the first 512 rows differ",
+                w.name
+            );
+        }
+    }
+}
