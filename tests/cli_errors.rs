@@ -62,6 +62,11 @@ fn bad_options_are_refused_before_anything_is_written() {
     refused(&dir, &with(&["--lr", "-1"]), "--lr -1");
     refused(&dir, &with(&["--seeds", "0"]), "--seeds 0");
     refused(&dir, &with(&["--shard", "3/2"]), "expected K/N");
+    refused(
+        &dir,
+        &with(&["--jobs", "0"]),
+        "--jobs 0: at least one config",
+    );
     if cfg!(not(feature = "cuda")) {
         // Without the feature, every --device cuda names the rebuild that provides it.
         refused(&dir, &with(&["--device", "cuda"]), "--features cuda");

@@ -1,6 +1,7 @@
 //! Resume and shards give exactly the numbers of one uninterrupted run: an interrupted run
 //! (stopped after its first config) rerun to the end, and two shards merged, produce the same
-//! results.json byte for byte, and print the same tables.
+//! results.json byte for byte, and print the same tables; so do runs with other numbers of
+//! configs in parallel.
 
 mod sweep_common;
 
@@ -61,6 +62,25 @@ fn interrupted_run_resumes_to_identical_results() {
     // A finished folder reruns without computing anything, and gives the same output again.
     let again = small_sweep(&dir, &[]);
     assert_eq!(&again.stdout, ref_stdout);
+}
+
+/// Configs run in parallel (`--jobs`, default one per core) change no number and no line: one
+/// at a time and three at a time give the reference's files and tables.
+#[test]
+fn any_number_of_parallel_configs_gives_the_same_results() {
+    let (ref_dir, ref_stdout) = reference();
+    for jobs in ["1", "3"] {
+        let dir = fresh_dir(&format!("jobs-{jobs}"));
+        let out = small_sweep(&dir, &["--jobs", jobs]);
+        assert_eq!(&out.stdout, ref_stdout, "--jobs {jobs}");
+        for file in ["results.json", "results.csv"] {
+            assert_eq!(
+                read(&dir.join(file)),
+                read(&ref_dir.join(file)),
+                "--jobs {jobs}: {file}"
+            );
+        }
+    }
 }
 
 #[test]

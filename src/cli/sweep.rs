@@ -2,11 +2,13 @@
 //! (× seeds), printed in the prototype's layout and stored, resumably, in `--out`.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use crate::error::Result;
 use crate::experiment::inputs::Inputs;
 use crate::experiment::result::ConfigResult;
-use crate::experiment::run::{run_config, Engine, RunContext};
+use crate::experiment::run::{run_config, Engine, RunContext, Timings};
 use crate::experiment::settings::{ConfigKey, Settings, SettingsLayer};
 use crate::experiment::shard::Shard;
 use crate::experiment::store::Store;
@@ -15,6 +17,7 @@ use crate::options::{Device, Precision};
 use crate::report::figures::plot_dir;
 use crate::report::progress::Progress;
 use crate::report::text::{self, View};
+use crate::report::timings::timings_table;
 use crate::stats::null::{NullCache, REPLICATES};
 
 /// The null-baseline cache in the output folder.
@@ -90,6 +93,13 @@ pub struct SweepArgs {
     /// Write figures (DIR/figures/*.svg) and DIR/report.html after the run (as `mha-cv plot`).
     #[arg(long)]
     pub plot: bool,
+    /// Configs trained at the same time [default: the number of cores on the CPU, 1 on the
+    /// GPU]. Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print where each config's time went (setup, training, measurements) on stderr at the end.
+    #[arg(long)]
+    pub timings: bool,
     /// Stop after computing this many configs (tests: an interrupted run).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -120,12 +130,14 @@ impl SweepArgs {
 }
 
 pub fn run(args: SweepArgs) -> Result<()> {
+    let started = Instant::now();
     let file = match &args.config {
         Some(path) => SettingsLayer::from_toml_file(path)?,
         None => SettingsLayer::default(),
     };
     let layer = args.layer().over(file);
     let settings = Settings::resolve(&layer)?;
+    let jobs = jobs(args.jobs, settings.device)?;
     let inputs = Inputs::load(
         &settings,
         layer.data.as_deref(),
@@ -161,14 +173,17 @@ pub fn run(args: SweepArgs) -> Result<()> {
     let scope = Scope {
         shard: args.shard,
         stop_after: args.stop_after,
+        jobs,
     };
     let mut printer = Printer {
         progress: None,
         quiet: args.quiet,
         epochs: settings.epochs,
         view,
+        nulls: &nulls,
     };
     print!("{}", text::header());
+    let timings = Mutex::new(Vec::<(ConfigKey, Timings)>::new());
     let outcome = run_sweep(
         &settings,
         scope,
@@ -177,13 +192,27 @@ pub fn run(args: SweepArgs) -> Result<()> {
             let save = params_dir
                 .as_ref()
                 .map(|d| d.join(format!("{}.safetensors", key.stem())));
-            let result = run_config(&ctx, key, save.as_deref(), on_epoch)?;
-            nulls.save()?;
+            let (result, t) = run_config(&ctx, key, save.as_deref(), on_epoch)?;
+            timings.lock().expect("timings lock").push((key, t));
             Ok(result)
         },
         &mut printer,
     )?;
     printer.finish();
+    if args.timings {
+        let mut timings = timings.into_inner().expect("timings lock");
+        let order = settings.configs();
+        timings.sort_by_key(|(k, _)| order.iter().position(|o| o == k));
+        eprint!(
+            "{}",
+            timings_table(
+                &timings,
+                scope.jobs,
+                nulls.compute_time(),
+                started.elapsed()
+            )
+        );
+    }
     if outcome.complete {
         print!("{}", text::summaries(&outcome.results, view)?);
     } else if !args.quiet {
@@ -205,15 +234,30 @@ pub fn run(args: SweepArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints each config's block as it finishes and drives the progress bar.
-struct Printer {
+/// Configs at a time: `--jobs`, else one per core on the CPU (each config's own parallel ops
+/// fill what the others leave idle) and one on the GPU (one device, one stream).
+fn jobs(asked: Option<usize>, device: Device) -> Result<usize> {
+    match asked {
+        Some(0) => Err(crate::error::Error::input(
+            "--jobs 0: at least one config must run at a time; give --jobs 1 or more",
+        )),
+        Some(n) => Ok(n),
+        None if device == Device::Cuda => Ok(1),
+        None => Ok(rayon::current_num_threads()),
+    }
+}
+
+/// Prints each config's block in the sweep's order, saves the null cache after each config,
+/// and drives the progress bar.
+struct Printer<'a> {
     progress: Option<Progress>,
     quiet: bool,
     epochs: usize,
     view: View,
+    nulls: &'a NullCache,
 }
 
-impl Printer {
+impl Printer<'_> {
     fn finish(&self) {
         if let Some(p) = &self.progress {
             p.finish();
@@ -221,7 +265,7 @@ impl Printer {
     }
 }
 
-impl Observer for Printer {
+impl Observer for Printer<'_> {
     fn begin(&mut self, selected: &[ConfigKey], to_run: usize) {
         let progress = Progress::new(to_run, self.epochs, self.quiet);
         let resumed = selected.len() - to_run;
@@ -241,16 +285,24 @@ impl Observer for Printer {
     }
 
     fn epoch_done(&mut self, key: ConfigKey, epoch: usize) {
-        if let Some(p) = &self.progress {
+        if let Some(p) = &mut self.progress {
             p.epoch(&key.to_string(), epoch);
         }
     }
 
-    fn config_done(&mut self, result: &ConfigResult, _resumed: bool) {
+    fn config_done(&mut self, result: &ConfigResult, resumed: bool) -> Result<()> {
         let block = text::config_block(result, self.view);
-        match &self.progress {
-            Some(p) => p.print(&block),
+        match &mut self.progress {
+            Some(p) => {
+                p.config_done(&result.key().to_string());
+                p.print(&block);
+            }
             None => print!("{block}"),
+        }
+        if resumed {
+            Ok(())
+        } else {
+            self.nulls.save()
         }
     }
 }

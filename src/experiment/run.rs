@@ -2,6 +2,7 @@
 //! batch with Adam for `epochs` epochs (measuring after epoch `epochs / 2`), measure after.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::inputs::Inputs;
 use super::measure::measure;
@@ -53,14 +54,32 @@ pub struct RunContext<'a> {
     pub nulls: &'a NullCache,
 }
 
+/// Where a config's wall time went (`sweep --timings`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Uploading the data and the initial parameters (and saving the final ones, if asked).
+    pub setup: Duration,
+    /// The training steps (forward, backward, Adam).
+    pub train: Duration,
+    /// The measurements (forward passes, CVs, intervals, null baselines not yet cached) and
+    /// the accuracies.
+    pub measure: Duration,
+}
+
+impl Timings {
+    pub fn total(&self) -> Duration {
+        self.setup + self.train + self.measure
+    }
+}
+
 /// Trains and measures `key`; `on_epoch(e)` after each epoch; the final parameters are saved
 /// to `save` when given.
 pub fn run_config(
     ctx: &RunContext,
     key: ConfigKey,
     save: Option<&Path>,
-    on_epoch: &mut dyn FnMut(usize),
-) -> Result<ConfigResult> {
+    on_epoch: &dyn Fn(usize),
+) -> Result<(ConfigResult, Timings)> {
     match ctx.engine {
         Engine::Cpu => run_on(Cpu::<f32>::new(), ctx, key, save, on_epoch),
         #[cfg(feature = "cuda")]
@@ -73,30 +92,44 @@ fn run_on<B: Backend<T = f32>>(
     ctx: &RunContext,
     key: ConfigKey,
     save: Option<&Path>,
-    on_epoch: &mut dyn FnMut(usize),
-) -> Result<ConfigResult> {
+    on_epoch: &dyn Fn(usize),
+) -> Result<(ConfigResult, Timings)> {
     let (settings, inputs, nulls) = (ctx.settings, ctx.inputs, ctx.nulls);
+    let mut t = Timings::default();
+    let mut clock = Instant::now();
+    // Adds the time since the last lap to `slot`.
+    let mut lap = |slot: &mut Duration| {
+        let now = Instant::now();
+        *slot += now - clock;
+        clock = now;
+    };
     let cfg = inputs.model_config(key);
     let data = DeviceData::new(&backend, &inputs.data(key.seed))?;
     let mut model = Model::new(backend, cfg, &inputs.params(&cfg, key.seed)?)?;
+    lap(&mut t.setup);
 
     let pre = measure(&model, &data, key, Phase::Pre, settings, nulls)?;
+    lap(&mut t.measure);
     let mut losses = Vec::with_capacity(settings.epochs);
     let (mut mid, mut acc_mid) = (None, None);
     for epoch in 1..=settings.epochs {
         losses.push(model.train_step(&data, settings.lr)?);
+        lap(&mut t.train);
         on_epoch(epoch);
         if Some(epoch) == settings.mid_epoch() {
             acc_mid = Some(model.accuracy(&data)?);
             mid = Some(measure(&model, &data, key, Phase::Mid, settings, nulls)?);
+            lap(&mut t.measure);
         }
     }
     let acc = model.accuracy(&data)?;
     let post = measure(&model, &data, key, Phase::Post, settings, nulls)?;
+    lap(&mut t.measure);
     if let Some(path) = save {
         save_params(path, &model.params()?)?;
+        lap(&mut t.setup);
     }
-    Ok(ConfigResult {
+    let result = ConfigResult {
         dim: key.dim,
         heads: key.heads,
         head_dim: key.head_dim(),
@@ -108,5 +141,6 @@ fn run_on<B: Backend<T = f32>>(
         pre,
         mid,
         post,
-    })
+    };
+    Ok((result, t))
 }

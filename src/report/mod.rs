@@ -10,3 +10,4 @@ pub mod progress;
 pub mod rows;
 pub mod tensor_table;
 pub mod text;
+pub mod timings;

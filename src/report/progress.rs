@@ -8,9 +8,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub struct Progress {
     bar: ProgressBar,
-    epochs: u64,
+    epochs: usize,
     configs: usize,
     started: usize,
+    /// The configs in flight (several when configs run in parallel) and their last epoch.
+    in_flight: Vec<(String, usize)>,
     quiet: bool,
 }
 
@@ -31,26 +33,46 @@ impl Progress {
         }
         Progress {
             bar,
-            epochs: epochs as u64,
+            epochs,
             configs,
             started: 0,
+            in_flight: Vec::new(),
             quiet,
         }
     }
 
     pub fn config_started(&mut self, label: &str) {
         self.started += 1;
-        self.bar
-            .set_message(format!("config {}/{} {label}", self.started, self.configs));
+        self.in_flight.push((label.to_string(), 0));
+        self.show();
     }
 
-    /// After epoch `epoch` (1-based) of the config in flight.
-    pub fn epoch(&self, label: &str, epoch: usize) {
-        let done = (self.started.saturating_sub(1)) as u64 * self.epochs + epoch as u64;
-        self.bar.set_position(done);
+    /// After epoch `epoch` (1-based) of the config `label`, in flight.
+    pub fn epoch(&mut self, label: &str, epoch: usize) {
+        self.bar.inc(1);
+        if let Some(slot) = self.in_flight.iter_mut().find(|(l, _)| l == label) {
+            slot.1 = epoch;
+        }
+        self.show();
+    }
+
+    pub fn config_done(&mut self, label: &str) {
+        self.in_flight.retain(|(l, _)| l != label);
+        self.show();
+    }
+
+    /// "config 3/12 D64_h4 epoch 20/50, D64_h8 epoch 18/50": the last started config's number.
+    fn show(&self) {
+        let flying: Vec<String> = self
+            .in_flight
+            .iter()
+            .map(|(label, epoch)| format!("{label} epoch {epoch}/{}", self.epochs))
+            .collect();
         self.bar.set_message(format!(
-            "config {}/{} {label} epoch {epoch}/{}",
-            self.started, self.configs, self.epochs
+            "config {}/{} {}",
+            self.started,
+            self.configs,
+            flying.join(", ")
         ));
     }
 

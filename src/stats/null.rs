@@ -26,8 +26,9 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -288,6 +289,8 @@ pub struct NullCache {
     path: Option<PathBuf>,
     /// Entries were added since the file was read.
     dirty: AtomicBool,
+    /// Wall time spent computing baselines, in nanoseconds (`sweep --timings`).
+    compute_nanos: AtomicU64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -312,6 +315,7 @@ impl NullCache {
             entries: Mutex::new(HashMap::new()),
             path: None,
             dirty: AtomicBool::new(false),
+            compute_nanos: AtomicU64::new(0),
         }
     }
 
@@ -405,10 +409,13 @@ impl NullCache {
             .filter(|(_, k)| k.rows >= 5)
             .flat_map(|(i, _)| (0..self.replicates).map(move |r| (i, r)))
             .collect();
+        let clock = Instant::now();
         let cvs = jobs
             .par_iter()
             .map(|&(i, r)| replicate_cv(&missing[i], r))
             .collect::<Result<Vec<_>>>()?;
+        self.compute_nanos
+            .fetch_add(clock.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let mut per_key: Vec<Vec<Option<f64>>> = vec![Vec::new(); missing.len()];
         for (&(i, _), cv) in jobs.iter().zip(cvs) {
             per_key[i].push(cv);
@@ -417,6 +424,12 @@ impl NullCache {
             self.insert(key, summarise(&cvs));
         }
         Ok(())
+    }
+
+    /// Wall time spent computing the baselines that were not cached (summed over the calls,
+    /// which may overlap when configs run in parallel).
+    pub fn compute_time(&self) -> Duration {
+        Duration::from_nanos(self.compute_nanos.load(Ordering::Relaxed))
     }
 
     /// Writes the cache file (atomically) when it has a path and new entries; entries sorted
