@@ -13,7 +13,7 @@
 //! Not in the default list: `act_attn_h{i}`, head i's softmax·v before out_proj
 //! ([`attn_head_activations`]).
 
-use crate::model::{HostParams, HostTensor};
+use crate::model::{HostParams, HostTensor, ModelConfig};
 
 /// Where a weight metric's rows come from.
 enum WeightSource {
@@ -108,6 +108,38 @@ pub fn metric_names(heads: usize, include_activations: bool) -> Vec<String> {
         names.extend(activation_names(heads));
     }
     names
+}
+
+/// Every matrix one measurement reads, as (name, rows, cols), in its order: the weights, the
+/// activations of `rows` = n·seq token rows, then `act_attn_h{i}`. The shapes of what
+/// [`weight_matrices`], [`activation_matrices`] and [`attn_head_activations`] return, known
+/// before any model exists (null baselines are computed from them up front).
+pub fn metric_shapes(cfg: &ModelConfig, rows: usize) -> Vec<(String, usize, usize)> {
+    let (dim, hd) = (cfg.dim, cfg.head_dim());
+    let weights = weight_layout(dim, cfg.heads)
+        .into_iter()
+        .map(|(name, src)| {
+            let points = match src {
+                WeightSource::Emb => cfg.vocab,
+                WeightSource::InProj { len, .. } => len,
+                WeightSource::OutProj => dim,
+                WeightSource::ClsHead => cfg.classes,
+            };
+            (name, points, dim)
+        });
+    let acts = activation_layout(dim, cfg.heads)
+        .into_iter()
+        .map(|(name, src)| {
+            let width = match src {
+                ActSource::Qkv { width, .. } | ActSource::Post { width, .. } => width,
+                ActSource::Emb | ActSource::PostFull => dim,
+            };
+            (name, rows, width)
+        });
+    let attn = attn_head_names(cfg.heads)
+        .into_iter()
+        .map(|name| (name, rows, hd));
+    weights.chain(acts).chain(attn).collect()
 }
 
 /// Rows start..start+len of a row-major (_, cols) matrix.
@@ -275,5 +307,33 @@ mod tests {
         assert_eq!(post_h1.data, [-2.0, -3.0, -6.0, -7.0]);
         let attn = attn_head_activations(&post, rows, dim, 2);
         assert_eq!(attn[1].data, post_h1.data);
+    }
+
+    #[test]
+    fn metric_shapes_are_the_shapes_of_the_measured_matrices() {
+        let cfg = ModelConfig {
+            vocab: 32,
+            dim: 12,
+            heads: 3,
+            seq_len: 8,
+            classes: 10,
+        };
+        let rows = 5;
+        let zeros = |n: usize| vec![0.0f64; n];
+        let mut tensors = weight_matrices(&init_params::<f64>(&cfg, 1), cfg.heads);
+        tensors.extend(activation_matrices(
+            &zeros(rows * 12),
+            &zeros(rows * 36),
+            &zeros(rows * 12),
+            rows,
+            12,
+            3,
+        ));
+        tensors.extend(attn_head_activations(&zeros(rows * 12), rows, 12, 3));
+        let actual: Vec<(String, usize, usize)> = tensors
+            .into_iter()
+            .map(|t| (t.name, t.shape[0], t.shape[1]))
+            .collect();
+        assert_eq!(metric_shapes(&cfg, rows), actual);
     }
 }

@@ -7,12 +7,13 @@ use std::time::Instant;
 
 use crate::error::Result;
 use crate::experiment::inputs::Inputs;
+use crate::experiment::measure::prefetch_nulls;
 use crate::experiment::result::ConfigResult;
 use crate::experiment::run::{run_config, Engine, RunContext, Timings};
 use crate::experiment::settings::{ConfigKey, Settings, SettingsLayer};
 use crate::experiment::shard::Shard;
 use crate::experiment::store::Store;
-use crate::experiment::sweep::{run_sweep, Observer, Scope};
+use crate::experiment::sweep::{run_sweep, selected, Observer, Scope};
 use crate::options::{Device, Precision};
 use crate::report::figures::plot_dir;
 use crate::report::progress::Progress;
@@ -182,6 +183,12 @@ pub fn run(args: SweepArgs) -> Result<()> {
         view,
         nulls: &nulls,
     };
+    let to_run: Vec<ConfigKey> = selected(&settings, args.shard)
+        .into_iter()
+        .filter(|k| store.finished(k).is_none())
+        .collect();
+    prefetch_nulls(&settings, &inputs, &to_run, &nulls)?;
+    nulls.save()?;
     print!("{}", text::header());
     let timings = Mutex::new(Vec::<(ConfigKey, Timings)>::new());
     let outcome = run_sweep(

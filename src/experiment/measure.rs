@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use super::inputs::Inputs;
 use super::result::{Measurements, Metric, Phase, Reason};
 use super::seeds::cv_seed;
 use super::settings::{ConfigKey, Settings};
@@ -12,8 +13,8 @@ use crate::backend::{Backend, Scalar};
 use crate::defaults::CV_POOL;
 use crate::error::{Error, Result};
 use crate::geometry::cv::{cv_metric, CvOptions, CvOutcome, InsufficientReason};
-use crate::metrics::weight_matrices;
-use crate::model::{DeviceData, HostTensor, Model};
+use crate::metrics::{metric_shapes, weight_matrices};
+use crate::model::{DeviceData, HostTensor, Model, ModelConfig};
 use crate::stats::bootstrap::{bootstrap_ci, BootstrapOptions};
 use crate::stats::null::{null_distribution, z_score, NullCache, NullSpec};
 
@@ -35,45 +36,33 @@ pub fn measure<B: Backend>(
     settings: &Settings,
     cache: &NullCache,
 ) -> Result<Measurements> {
-    // Each matrix with the row count of the whole matrix it stands for.
-    let mut matrices: Vec<(HostTensor<B::T>, usize)> = weight_matrices(&model.params()?, key.heads)
-        .into_iter()
-        .map(|t| {
-            let rows = t.shape[0];
-            (t, rows)
-        })
-        .collect();
-    let seq_len = model.config().seq_len;
-    let act_rows = data.len() * seq_len;
+    let cfg = model.config();
+    let mut matrices = weight_matrices(&model.params()?, key.heads);
     let probe = DeviceData::new(
         model.backend(),
-        &data.dataset().head(CV_POOL.div_ceil(seq_len)),
+        &data.dataset().head(CV_POOL.div_ceil(cfg.seq_len)),
     )?;
-    matrices.extend(
-        model
-            .all_activations(&probe)?
-            .into_iter()
-            .map(|t| (t, act_rows)),
-    );
-    let specs = matrices
+    matrices.extend(model.all_activations(&probe)?);
+    // The specs carry the whole matrices' shapes (n·seq activation rows), the tensors the
+    // probe's rows.
+    let specs = null_specs(cfg, data.len() * cfg.seq_len, settings);
+    if let Some((t, _)) = matrices
         .iter()
-        .map(|(t, full_rows)| {
-            let (_, cols) = matrix_shape(t)?;
-            Ok(NullSpec {
-                rows: *full_rows,
-                cols,
-                dist: null_distribution(&t.name, key.dim),
-                samples: settings.samples,
-                pool: CV_POOL,
-                precision: settings.precision,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .zip(&specs)
+        .find(|(t, (name, _))| t.name != *name)
+    {
+        return Err(Error::input(format!(
+            "measure: metric {} where the layout has another; metrics::metric_shapes must list \
+             what the model returns",
+            t.name
+        )));
+    }
+    let specs: Vec<NullSpec> = specs.into_iter().map(|(_, spec)| spec).collect();
     cache.prefetch(&specs)?;
     let metrics = matrices
         .par_iter()
         .zip(&specs)
-        .map(|((t, _), spec)| {
+        .map(|(t, spec)| {
             let opts = CvOptions {
                 samples: settings.samples,
                 pool: CV_POOL,
@@ -89,6 +78,48 @@ pub fn measure<B: Backend>(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Measurements(metrics))
+}
+
+/// The null baseline spec of every metric a measurement of a `cfg` model on `act_rows` token
+/// rows reads, by name, in the measurement's order.
+pub fn null_specs(
+    cfg: &ModelConfig,
+    act_rows: usize,
+    settings: &Settings,
+) -> Vec<(String, NullSpec)> {
+    metric_shapes(cfg, act_rows)
+        .into_iter()
+        .map(|(name, rows, cols)| {
+            let spec = NullSpec {
+                rows,
+                cols,
+                dist: null_distribution(&name, cfg.dim),
+                samples: settings.samples,
+                pool: CV_POOL,
+                precision: settings.precision,
+            };
+            (name, spec)
+        })
+        .collect()
+}
+
+/// The null baselines of every config in `keys`, computed up front all in parallel (configs
+/// that run at the same time would otherwise compute the shapes they share twice).
+pub fn prefetch_nulls(
+    settings: &Settings,
+    inputs: &Inputs,
+    keys: &[ConfigKey],
+    cache: &NullCache,
+) -> Result<()> {
+    let specs: Vec<NullSpec> = keys
+        .iter()
+        .flat_map(|&key| {
+            let cfg = inputs.model_config(key);
+            null_specs(&cfg, inputs.data(key.seed).n * cfg.seq_len, settings)
+        })
+        .map(|(_, spec)| spec)
+        .collect();
+    cache.prefetch(&specs)
 }
 
 /// (rows, cols) of a metric's matrix.

@@ -438,16 +438,17 @@ impl NullCache {
         let Some(path) = &self.path else {
             return Ok(());
         };
-        if !self.dirty.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut entries: Vec<CacheEntry> = self
-            .entries
-            .lock()
-            .expect("null cache lock")
-            .iter()
-            .map(|(k, s)| CacheEntry { key: *k, stats: *s })
-            .collect();
+        // The flag is cleared under the lock that `insert` sets it under, so an entry added
+        // while the file is written (a config running in parallel) leaves it set for next time.
+        let mut entries: Vec<CacheEntry> = {
+            let map = self.entries.lock().expect("null cache lock");
+            if !self.dirty.swap(false, Ordering::Relaxed) {
+                return Ok(());
+            }
+            map.iter()
+                .map(|(k, s)| CacheEntry { key: *k, stats: *s })
+                .collect()
+        };
         entries.sort_by_key(|e| e.key.sort_key());
         let file = CacheFile {
             format: CACHE_FORMAT.into(),
@@ -458,9 +459,9 @@ impl NullCache {
         let mut text = serde_json::to_string_pretty(&file)
             .map_err(|e| Error::input(format!("null cache could not be encoded as JSON: {e}")))?;
         text.push('\n');
-        write_atomic(path, text.as_bytes())?;
-        self.dirty.store(false, Ordering::Relaxed);
-        Ok(())
+        write_atomic(path, text.as_bytes()).inspect_err(|_| {
+            self.dirty.store(true, Ordering::Relaxed);
+        })
     }
 }
 
