@@ -23,8 +23,19 @@ if have_torch && [ -f "$proto" ]; then
     t0=$(date +%s.%N); python3 "$proto" > "$tmp/proto.txt"; tp=$(secs "$t0")
     rows+=("prototype sweep (PyTorch)|${tp} s")
 fi
-t0=$(date +%s.%N); "$bin" sweep --out "$tmp/sweep" --quiet > "$tmp/ours.txt"; to=$(secs "$t0")
-rows+=("mha-cv sweep (cold null cache)|${to} s${tp:+ → $(awk -v a="$tp" -v b="$to" 'BEGIN { printf "%.1f×", a / b }')}")
+ratio() { [ -n "$tp" ] && awk -v a="$tp" -v b="$1" 'BEGIN { printf " → %.1f×", a / b }'; true; }
+t0=$(date +%s.%N)
+"$bin" sweep --out "$tmp/sweep" --quiet --timings > "$tmp/ours.txt" 2> "$tmp/timings.txt"
+to=$(secs "$t0")
+rows+=("mha-cv sweep (cold null cache)|${to} s$(ratio "$to")")
+# The same with the null cache warm: configs in parallel (the default) and one at a time.
+for jobs in 1 2; do
+    t0=$(date +%s.%N)
+    "$bin" sweep --out "$tmp/sweep" --quiet --fresh --jobs "$jobs" > /dev/null
+    tj=$(secs "$t0")
+    rows+=("mha-cv sweep --jobs $jobs (warm cache)|${tj} s$(ratio "$tj")")
+done
+cat "$tmp/timings.txt"
 
 # The batched determinant, f64 and f32, B = 1e6.
 for p in f64 f32; do
