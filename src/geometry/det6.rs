@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
+use super::prefetch;
 use super::simd::Vector;
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
@@ -99,7 +100,8 @@ impl<T: Scalar> LaneJob<T> for DetChunk<'_, T> {
         let lanes = V::LANES;
         let mut groups = self.mats.chunks_exact(36 * lanes);
         let mut outs = self.out.chunks_exact_mut(lanes);
-        for (m, o) in (&mut groups).zip(&mut outs) {
+        for (b, (m, o)) in (&mut groups).zip(&mut outs).enumerate() {
+            prefetch::ahead(self.mats, 36 * lanes * b, 36 * lanes);
             det6_block::<T, V>(&mut V::load_matrices(m)).store(o);
         }
         let (m, o) = (groups.remainder(), outs.into_remainder());

@@ -159,6 +159,14 @@ pub(crate) fn det6_block<T: Scalar, V: Vector<T>>(a: &mut [V; 36]) -> V {
 }
 
 /// Step K of `det6_block`: pivot, multiply the determinant by the pivot, eliminate below.
+///
+/// The swap decisions of step 1 come first, from magnitudes alone: the swap at row r compares
+/// |a[r][K]| with the magnitude of the row k then holds, which is the running maximum
+/// big = max_gt(|a[r]|, big) (`max_gt` keeps the old value unless the new one is strictly
+/// larger, exactly as a swap happens only when strictly larger; NaN never wins either). So
+/// the masks depend on a chain of max operations (latency ~2 cycles each) instead of compare →
+/// blend → compare, and the row moves, the same selects as swapping in turn, then run
+/// independently per column. Same operations on the same values: the same bits.
 #[inline(always)]
 fn column<T: Scalar, V: Vector<T>, const K: usize>(
     a: &mut [V; 36],
@@ -166,8 +174,15 @@ fn column<T: Scalar, V: Vector<T>, const K: usize>(
     odd: &mut V::Mask,
 ) {
     let kk = 6 * K + K;
+    let mut big = a[kk].abs();
+    let mut swaps = [V::mask_none(); 6];
     for r in K + 1..6 {
-        let swap = a[6 * r + K].abs_gt(a[kk]);
+        let x = a[6 * r + K].abs();
+        swaps[r] = x.gt(big);
+        big = x.max_gt(big);
+    }
+    for r in K + 1..6 {
+        let swap = swaps[r];
         for c in K..6 {
             let (x, y) = (a[6 * K + c], a[6 * r + c]);
             a[6 * K + c] = V::select(swap, y, x);
