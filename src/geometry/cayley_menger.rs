@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use super::acc8::Acc8;
 use super::distance::{sqdists5, PAIRS};
-use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
+use super::kernel::{det6_block_after_first, dispatch, Kernel, LaneJob};
 use super::simd::Vector;
 use super::sqdist_table::SqdistTable;
 use super::tuples;
@@ -366,19 +366,39 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
 }
 
 /// vol² = −det(CM)/9216 for LANES simplices from their squared distances (in `PAIRS` order).
+///
+/// Column 0 of every CM matrix is (0, 1, 1, 1, 1, 1), whatever the distances, so step 0 of
+/// `det6_block` always does the same thing: swap rows 0 and 1 (the first 1 is the first
+/// strictly larger magnitude; one swap, so `odd` in every lane), det ← 1·1, pivot 1, inverse
+/// 1/1 = 1, multiplier 0·1 = 0 for row 1 (the former row 0) and 1·1 = 1 for rows 2..5. Here
+/// those decisions are taken as known and only the step's arithmetic is done, with the same
+/// operations (`neg_mul_add` with m = 0 and m = 1) on the same values: the same bits as the
+/// full kernel, without step 0's pivot search, 60 selects and division.
 #[inline(always)]
 fn vol2_lanes<T: Scalar, V: Vector<T>>(d2: &[V; 10]) -> V {
     let zero = V::splat(T::zero());
     let one = V::splat(T::one());
-    let mut a = [zero; 36];
+    // The CM matrix, rows 1..5 (row 0 is (0, 1, 1, 1, 1, 1)).
+    let mut cm = [zero; 36];
     for k in 1..6 {
-        a[k] = one;
-        a[6 * k] = one;
+        cm[6 * k] = one;
     }
     for (p, &(i, j)) in PAIRS.iter().enumerate() {
-        a[6 * (i + 1) + j + 1] = d2[p];
-        a[6 * (j + 1) + i + 1] = d2[p];
+        cm[6 * (i + 1) + j + 1] = d2[p];
+        cm[6 * (j + 1) + i + 1] = d2[p];
     }
-    let det = det6_block::<T, V>(&mut a);
+    // After step 0: row 0 = the pivot row (CM row 1, not read again), row 1 = CM row 0
+    // − 0·pivot row, rows r ≥ 2 = CM row r − 1·pivot row (columns 1..5; column 0 is not read
+    // again either).
+    let mut a = [zero; 36];
+    for c in 1..6 {
+        let pivot = cm[6 + c];
+        a[6 + c] = zero.neg_mul_add(pivot, one);
+        for r in 2..6 {
+            a[6 * r + c] = one.neg_mul_add(pivot, cm[6 * r + c]);
+        }
+    }
+    let all = one.gt(zero);
+    let det = det6_block_after_first::<T, V>(&mut a, one, all);
     det.div(V::splat(<T as Scalar>::from_f64(9216.0))).neg()
 }

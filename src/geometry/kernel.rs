@@ -150,6 +150,17 @@ pub(crate) fn det6_block<T: Scalar, V: Vector<T>>(a: &mut [V; 36]) -> V {
     let mut det = V::splat(T::one());
     let mut odd = V::mask_none();
     column::<T, V, 0>(a, &mut det, &mut odd);
+    det6_block_after_first(a, det, odd)
+}
+
+/// Steps 1..5 of `det6_block` and the sign, on a block whose step 0 is done (`det`, `odd` as
+/// step 0 left them): for callers that know step 0's outcome (`cayley_menger::vol2_lanes`).
+#[inline(always)]
+pub(crate) fn det6_block_after_first<T: Scalar, V: Vector<T>>(
+    a: &mut [V; 36],
+    mut det: V,
+    mut odd: V::Mask,
+) -> V {
     column::<T, V, 1>(a, &mut det, &mut odd);
     column::<T, V, 2>(a, &mut det, &mut odd);
     column::<T, V, 3>(a, &mut det, &mut odd);
