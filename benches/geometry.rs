@@ -44,7 +44,7 @@ fn uniform<T: Scalar>(n: usize, seed: u64) -> Vec<T> {
 }
 
 fn det<T: Scalar>(c: &mut Criterion, name: &str) {
-    let mut mats = HugeBuf::<T>::zeros(36 * DET_BATCH, true);
+    let mut mats = HugeBuf::<T>::zeros(36 * DET_BATCH);
     let mut rng = Rng::new(1);
     for x in mats.iter_mut() {
         *x = <T as Scalar>::from_f64(rng.uniform_in(-1.0, 1.0));

@@ -52,7 +52,8 @@ pub struct DetArgs {
     /// Untimed runs before the timed ones.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
-    /// Pages of the batch buffer: 2 MB transparent huge pages, or the default 4 KB ones.
+    /// Pages of the batch buffer: 2 MB transparent huge pages, or a plain Vec (4 KB pages here,
+    /// THP being `madvise`-only).
     #[arg(long, value_enum, default_value_t = Pages::Huge)]
     pub pages: Pages,
     /// Print one JSON object instead of a line of text.
@@ -219,19 +220,27 @@ fn run_det_cuda(_: &DetArgs) -> Result<()> {
 
 /// Seconds of each timed run: (determinants, plain read of the same batch).
 fn time_runs<T: Scalar>(kernel: Kernel, a: &DetArgs) -> Result<(Vec<f64>, Vec<f64>)> {
-    let mut mats = HugeBuf::<T>::zeros(36 * a.batch, a.pages == Pages::Huge);
+    // `--pages small`: a plain Vec, as any caller's batch.
+    let (mut huge, mut plain);
+    let mats: &mut [T] = if a.pages == Pages::Huge {
+        huge = HugeBuf::<T>::zeros(36 * a.batch);
+        &mut huge
+    } else {
+        plain = vec![T::zero(); 36 * a.batch];
+        &mut plain
+    };
     let mut out = vec![T::zero(); a.batch];
     let (mut times, mut reads) = (Vec::new(), Vec::new());
     for run in 0..a.warmup + a.repeats {
-        fill_uniform(&mut mats, run as u64);
+        fill_uniform(mats, run as u64);
         let start = Instant::now();
-        det6_batch_with(kernel, &mats, &mut out)?;
+        det6_batch_with(kernel, mats, &mut out)?;
         let seconds = start.elapsed().as_secs_f64();
         std::hint::black_box(&out);
         // Evict the batch's tail from the caches as the next det run would find it: refill.
-        fill_uniform(&mut mats, run as u64);
+        fill_uniform(mats, run as u64);
         let start = Instant::now();
-        std::hint::black_box(read_all(&mats));
+        std::hint::black_box(read_all(mats));
         let read = start.elapsed().as_secs_f64();
         if run >= a.warmup {
             times.push(seconds);

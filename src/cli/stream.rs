@@ -18,9 +18,8 @@ use crate::backend::Scalar;
 /// 2 MB: the huge page size, and the buffer's alignment.
 const HUGE: usize = 1 << 21;
 
-/// `len` zeros of T, 2 MB-aligned, advised for transparent huge pages (`madvise`) when `huge`
-/// (else advised against them, for a same-run comparison), then written once, so that the
-/// pages are in place before any timing.
+/// `len` zeros of T, 2 MB-aligned, advised for transparent huge pages (`madvise`) before
+/// being written once, so that the huge pages are in place before any timing.
 pub struct HugeBuf<T> {
     ptr: *mut T,
     len: usize,
@@ -33,7 +32,7 @@ unsafe impl<T: Send> Send for HugeBuf<T> {}
 unsafe impl<T: Sync> Sync for HugeBuf<T> {}
 
 impl<T: Scalar> HugeBuf<T> {
-    pub fn zeros(len: usize, huge: bool) -> Self {
+    pub fn zeros(len: usize) -> Self {
         let bytes = (len * std::mem::size_of::<T>())
             .next_multiple_of(HUGE)
             .max(HUGE);
@@ -43,7 +42,7 @@ impl<T: Scalar> HugeBuf<T> {
         if ptr.is_null() {
             handle_alloc_error(layout);
         }
-        advise(ptr.cast(), bytes, huge);
+        advise_huge(ptr.cast(), bytes);
         // SAFETY: `bytes` ≥ len·size_of::<T>() bytes were allocated, aligned for T; writing
         // zeros initialises them (0 is 0.0 for f32 and f64).
         unsafe { std::ptr::write_bytes(ptr, 0, len) };
@@ -52,19 +51,14 @@ impl<T: Scalar> HugeBuf<T> {
 }
 
 #[cfg(target_os = "linux")]
-fn advise(ptr: *mut libc::c_void, bytes: usize, huge: bool) {
-    let advice = if huge {
-        libc::MADV_HUGEPAGE
-    } else {
-        libc::MADV_NOHUGEPAGE
-    };
+fn advise_huge(ptr: *mut libc::c_void, bytes: usize) {
     // SAFETY: the range is one allocation of ours; advice changes no contents. A failure
     // (THP unavailable) only leaves the default pages.
-    unsafe { libc::madvise(ptr, bytes, advice) };
+    unsafe { libc::madvise(ptr, bytes, libc::MADV_HUGEPAGE) };
 }
 
 #[cfg(not(target_os = "linux"))]
-fn advise(_: *mut u8, _: usize, _: bool) {}
+fn advise_huge(_: *mut u8, _: usize) {}
 
 impl<T> Deref for HugeBuf<T> {
     type Target = [T];
