@@ -2,6 +2,10 @@
 //! the fused Cayley–Menger volumes (rows by index) at D = 8, 64, 256. Elements = determinants or
 //! volumes. `cargo bench --bench geometry` (a group alone: `cargo bench --bench geometry -- NAME`).
 //!
+//! The determinant's batch lives in transparent huge pages (`cli::stream::HugeBuf`), and
+//! `det6_batch/read/<precision>` times a plain read of the same buffer: the memory ceiling of
+//! any kernel that streams it once, in matrices per second, measured in the same run.
+//!
 //! Fused-volume setups, all drawing tuples from a pool of P = 512 rows (the CV metric's):
 //! - `vol2_fused_{f64,f32}`: 10⁵ volumes per call (automatic path: the distance table);
 //! - `vol2_fused_1e6_{f64,f32}`: 10⁶ volumes per call (the speed issue's setup), automatic
@@ -14,6 +18,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 use mha_cv::backend::Scalar;
+use mha_cv::cli::stream::{read_all, HugeBuf};
 use mha_cv::geometry::cayley_menger::{vol2_fused_via, FusedPath};
 use mha_cv::geometry::det6::det6_batch;
 use mha_cv::geometry::sampler::sample_indices;
@@ -39,13 +44,20 @@ fn uniform<T: Scalar>(n: usize, seed: u64) -> Vec<T> {
 }
 
 fn det<T: Scalar>(c: &mut Criterion, name: &str) {
-    let mats = uniform::<T>(36 * DET_BATCH, 1);
+    let mut mats = HugeBuf::<T>::zeros(36 * DET_BATCH);
+    let mut rng = Rng::new(1);
+    for x in mats.iter_mut() {
+        *x = <T as Scalar>::from_f64(rng.uniform_in(-1.0, 1.0));
+    }
     let mut out = vec![T::zero(); DET_BATCH];
     let mut g = c.benchmark_group("det6_batch");
     g.throughput(Throughput::Elements(DET_BATCH as u64));
     g.sample_size(20);
     g.bench_function(BenchmarkId::new(name, DET_BATCH), |b| {
         b.iter(|| det6_batch(black_box(&mats), &mut out).unwrap())
+    });
+    g.bench_function(BenchmarkId::new(format!("read/{name}"), DET_BATCH), |b| {
+        b.iter(|| black_box(read_all(black_box(&mats))))
     });
     g.finish();
 }

@@ -1,14 +1,18 @@
 //! `mha-cv bench det`: throughput of the batched 6×6 determinant.
 //!
 //! Each run times one `det6_batch` call on a fresh batch of random matrices (entries uniform in
-//! [−1, 1), drawn from `Rng` with a new seed per run; drawing is not timed). The first
-//! `--warmup` runs are discarded; the median of the next `--repeats` is reported.
+//! [−1, 1), drawn from `Rng` with a new seed per run; drawing is not timed), then a plain read
+//! of the same batch (`stream::read_all`): the memory ceiling of any kernel that streams the
+//! batch once, measured in the same run so that the two share the machine's state. The first
+//! `--warmup` runs are discarded; the medians of the next `--repeats` are reported. The batch
+//! lives in transparent huge pages unless `--pages small` (`stream::HugeBuf`).
 
 use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::stream::{read_all, HugeBuf};
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
 use crate::geometry::det6::det6_batch_with;
@@ -48,9 +52,20 @@ pub struct DetArgs {
     /// Untimed runs before the timed ones.
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
+    /// Pages of the batch buffer: 2 MB transparent huge pages, or a plain Vec (4 KB pages here,
+    /// THP being `madvise`-only).
+    #[arg(long, value_enum, default_value_t = Pages::Huge)]
+    pub pages: Pages,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pages {
+    Huge,
+    Small,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -71,9 +86,16 @@ struct DetReport {
     batch: usize,
     repeats: usize,
     warmup: usize,
+    pages: Pages,
     seconds_median: f64,
     seconds_min: f64,
     dets_per_second: f64,
+    /// Median seconds of a plain read of the batch, and its rate in GB/s and in matrices/s.
+    read_seconds_median: f64,
+    read_gb_per_s: f64,
+    read_dets_per_second: f64,
+    /// dets_per_second as a percentage of read_dets_per_second.
+    percent_of_read: f64,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -98,12 +120,19 @@ fn run_det(a: DetArgs) -> Result<()> {
         KernelArg::Avx2 => Kernel::Avx2,
         KernelArg::Avx512 => Kernel::Avx512,
     };
-    let mut times = match a.precision {
+    let (mut times, mut reads) = match a.precision {
         Precision::F32 => time_runs::<f32>(kernel, &a)?,
         Precision::F64 => time_runs::<f64>(kernel, &a)?,
     };
     times.sort_by(f64::total_cmp);
+    reads.sort_by(f64::total_cmp);
     let seconds_median = times[times.len() / 2];
+    let read_seconds_median = reads[reads.len() / 2];
+    let size = match a.precision {
+        Precision::F32 => 4,
+        Precision::F64 => 8,
+    };
+    let bytes = (36 * a.batch * size) as f64;
     let report = DetReport {
         device: a.device,
         precision: a.precision,
@@ -113,8 +142,13 @@ fn run_det(a: DetArgs) -> Result<()> {
         repeats: a.repeats,
         warmup: a.warmup,
         seconds_median,
+        pages: a.pages,
         seconds_min: times[0],
         dets_per_second: a.batch as f64 / seconds_median,
+        read_seconds_median,
+        read_gb_per_s: bytes / read_seconds_median / 1e9,
+        read_dets_per_second: a.batch as f64 / read_seconds_median,
+        percent_of_read: 100.0 * read_seconds_median / seconds_median,
     };
     if a.json {
         let text = serde_json::to_string(&report)
@@ -123,7 +157,8 @@ fn run_det(a: DetArgs) -> Result<()> {
     } else {
         println!(
             "det6 {} {} ({} kernel, {} threads): batch {}, median {:.3} ms of {} runs \
-             (min {:.3} ms) → {:.1} M det/s",
+             (min {:.3} ms) → {:.1} M det/s; plain read of the batch ({} pages): {:.1} GB/s \
+             = {:.1} M matrices/s, so {:.0}% of the read ceiling",
             report.device,
             report.precision,
             report.kernel,
@@ -132,7 +167,15 @@ fn run_det(a: DetArgs) -> Result<()> {
             report.seconds_median * 1e3,
             report.repeats,
             report.seconds_min * 1e3,
-            report.dets_per_second / 1e6
+            report.dets_per_second / 1e6,
+            if a.pages == Pages::Huge {
+                "2 MB"
+            } else {
+                "4 KB"
+            },
+            report.read_gb_per_s,
+            report.read_dets_per_second / 1e6,
+            report.percent_of_read
         );
     }
     Ok(())
@@ -175,22 +218,36 @@ fn run_det_cuda(_: &DetArgs) -> Result<()> {
     Err(Error::input(crate::experiment::run::CUDA_NOT_BUILT))
 }
 
-/// Seconds of each timed run.
-fn time_runs<T: Scalar>(kernel: Kernel, a: &DetArgs) -> Result<Vec<f64>> {
-    let mut mats = vec![T::zero(); 36 * a.batch];
+/// Seconds of each timed run: (determinants, plain read of the same batch).
+fn time_runs<T: Scalar>(kernel: Kernel, a: &DetArgs) -> Result<(Vec<f64>, Vec<f64>)> {
+    // `--pages small`: a plain Vec, as any caller's batch.
+    let (mut huge, mut plain);
+    let mats: &mut [T] = if a.pages == Pages::Huge {
+        huge = HugeBuf::<T>::zeros(36 * a.batch);
+        &mut huge
+    } else {
+        plain = vec![T::zero(); 36 * a.batch];
+        &mut plain
+    };
     let mut out = vec![T::zero(); a.batch];
-    let mut times = Vec::with_capacity(a.repeats);
+    let (mut times, mut reads) = (Vec::new(), Vec::new());
     for run in 0..a.warmup + a.repeats {
-        fill_uniform(&mut mats, run as u64);
+        fill_uniform(mats, run as u64);
         let start = Instant::now();
-        det6_batch_with(kernel, &mats, &mut out)?;
+        det6_batch_with(kernel, mats, &mut out)?;
         let seconds = start.elapsed().as_secs_f64();
         std::hint::black_box(&out);
+        // Evict the batch's tail from the caches as the next det run would find it: refill.
+        fill_uniform(mats, run as u64);
+        let start = Instant::now();
+        std::hint::black_box(read_all(mats));
+        let read = start.elapsed().as_secs_f64();
         if run >= a.warmup {
             times.push(seconds);
+            reads.push(read);
         }
     }
-    Ok(times)
+    Ok((times, reads))
 }
 
 /// Entries uniform in [−1, 1), one generator stream per block of 4096 values (in parallel).

@@ -7,6 +7,7 @@ pub mod cv;
 pub mod merge;
 pub mod plot;
 pub mod selftest;
+pub mod stream;
 pub mod sweep;
 
 #[derive(Parser, Debug)]

@@ -21,9 +21,10 @@ use rayon::prelude::*;
 
 use super::acc8::Acc8;
 use super::distance::{sqdists5, PAIRS};
-use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
+use super::kernel::{det6_block_after_first, dispatch, Kernel, LaneJob};
 use super::simd::Vector;
 use super::sqdist_table::SqdistTable;
+use super::tuples;
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
 
@@ -123,7 +124,7 @@ pub fn vol2_fused_via<T: Scalar>(
         )));
     }
     check_out("vol2_fused", out.len(), idx.len())?;
-    let span = check_tuples(idx, rows)?;
+    let span = tuples::check(idx, rows)?;
     check_finite("vol2_fused: matrix", matrix, cols.max(1))?;
     check_kernel(kernel)?;
     let table = match path {
@@ -158,57 +159,6 @@ fn check_out(what: &str, got: usize, expected: usize) -> Result<()> {
     }
 }
 
-/// Every tuple valid (`check_tuple`); Ok(the number of rows they span: largest index + 1).
-/// Branch-free scan, in parallel for large batches (serial, it took ~13% of a 10⁶-volume
-/// call on 2 threads); the messages come from `check_tuple` once a bad tuple is known.
-fn check_tuples(idx: &[[u32; 5]], rows: usize) -> Result<usize> {
-    let scan = |tuples: &[[u32; 5]]| {
-        let (mut ok, mut max) = (true, 0);
-        for t in tuples {
-            for i in 0..5 {
-                ok &= (t[i] as usize) < rows;
-                max = max.max(t[i]);
-                for j in 0..i {
-                    ok &= t[i] != t[j];
-                }
-            }
-        }
-        (ok, max)
-    };
-    let (ok, max) = if idx.len() <= CHUNK {
-        scan(idx)
-    } else {
-        idx.par_chunks(CHUNK)
-            .map(scan)
-            .reduce(|| (true, 0), |a, b| (a.0 && b.0, a.1.max(b.1)))
-    };
-    if !ok {
-        for (s, tuple) in idx.iter().enumerate() {
-            check_tuple(s, tuple, rows)?;
-        }
-    }
-    Ok(if idx.is_empty() { 0 } else { max as usize + 1 })
-}
-
-/// Each index < rows, the five distinct.
-fn check_tuple(s: usize, tuple: &[u32; 5], rows: usize) -> Result<()> {
-    for (i, &v) in tuple.iter().enumerate() {
-        if v as usize >= rows {
-            return Err(Error::input(format!(
-                "vol2_fused: sample {s}: index {v} is out of range; the matrix has {rows} rows \
-                 (valid indices 0..{rows})"
-            )));
-        }
-        if tuple[..i].contains(&v) {
-            return Err(Error::input(format!(
-                "vol2_fused: sample {s}: index {v} appears twice in {tuple:?}; a 4-simplex \
-                 needs 5 distinct rows"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// Err naming the first non-finite value (as row, column of `width`-long rows).
 fn check_finite<T: Scalar>(what: &str, xs: &[T], width: usize) -> Result<()> {
     match xs.iter().position(|x| !x.is_finite()) {
@@ -233,10 +183,35 @@ fn check_kernel(kernel: Kernel) -> Result<()> {
     }
 }
 
-/// Where the squared distances of simplex s come from.
+/// Where the squared distances of a stage of simplices come from.
 trait Simplices<T: Scalar>: Sync {
-    /// The 10 squared distances of simplex s in `PAIRS` order (computed with accumulator A).
+    /// The 10 squared distances (in `PAIRS` order) of simplices first..first+n (n ≤ `STAGE`)
+    /// into `d2`, lane-major: d2[(g·10 + p)·LANES + l] for pair p of simplex g·LANES + l.
+    /// Lanes past n in the last group hold finite values of no simplex (not written out).
+    fn stage<V: Vector<T>>(&self, first: usize, n: usize, d2: &mut [T]);
+}
+
+/// Sources that compute the distances of each simplex on its own (accumulator A).
+trait PerSimplex<T: Scalar>: Sync {
     fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10];
+}
+
+/// `Simplices::stage` for a `PerSimplex` source: one simplex after another.
+#[inline(always)]
+fn stage_each<T: Scalar, V: Vector<T>, S: PerSimplex<T>>(
+    src: &S,
+    first: usize,
+    n: usize,
+    d2: &mut [T],
+) {
+    let lanes = V::LANES;
+    for i in 0..n {
+        let d = src.sqdists::<V::Acc>(first + i);
+        let at = (i / lanes * 10) * lanes + i % lanes;
+        for (p, v) in d.into_iter().enumerate() {
+            d2[at + p * lanes] = v;
+        }
+    }
 }
 
 /// (B, 5, D) gathered points.
@@ -245,7 +220,7 @@ struct Points<'a, T> {
     dim: usize,
 }
 
-impl<T: Scalar> Simplices<T> for Points<'_, T> {
+impl<T: Scalar> PerSimplex<T> for Points<'_, T> {
     #[inline(always)]
     fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10] {
         let p = &self.points[5 * s * self.dim..5 * (s + 1) * self.dim];
@@ -260,6 +235,13 @@ impl<T: Scalar> Simplices<T> for Points<'_, T> {
     }
 }
 
+impl<T: Scalar> Simplices<T> for Points<'_, T> {
+    #[inline(always)]
+    fn stage<V: Vector<T>>(&self, first: usize, n: usize, d2: &mut [T]) {
+        stage_each::<T, V, _>(self, first, n, d2)
+    }
+}
+
 /// Rows of a (rows, cols) matrix picked by validated index tuples.
 struct Rows<'a, T> {
     matrix: &'a [T],
@@ -267,12 +249,19 @@ struct Rows<'a, T> {
     idx: &'a [[u32; 5]],
 }
 
-impl<T: Scalar> Simplices<T> for Rows<'_, T> {
+impl<T: Scalar> PerSimplex<T> for Rows<'_, T> {
     #[inline(always)]
     fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10] {
         let t = &self.idx[s];
         let row = |i: usize| &self.matrix[t[i] as usize * self.cols..][..self.cols];
         sqdists5::<T, A>([row(0), row(1), row(2), row(3), row(4)])
+    }
+}
+
+impl<T: Scalar> Simplices<T> for Rows<'_, T> {
+    #[inline(always)]
+    fn stage<V: Vector<T>>(&self, first: usize, n: usize, d2: &mut [T]) {
+        stage_each::<T, V, _>(self, first, n, d2)
     }
 }
 
@@ -282,15 +271,40 @@ struct Looked<'a, T> {
     idx: &'a [[u32; 5]],
 }
 
+/// The most lanes of any kernel (AVX-512, f32).
+const MAX_LANES: usize = 16;
+
 impl<T: Scalar> Simplices<T> for Looked<'_, T> {
+    /// Per group of LANES simplices: their indices transposed (rows[i·LANES + l] = index i of
+    /// simplex l), then one vector gather per pair, the table index computed in the vector
+    /// (`Vector::gather_tri`): the distances land in lanes directly, instead of 10 scalar index
+    /// computations, loads and stores per simplex (measured ~40% of the time before).
     #[inline(always)]
-    fn sqdists<A: Acc8<T>>(&self, s: usize) -> [T; 10] {
-        let t = &self.idx[s];
-        let mut d = [T::zero(); 10];
-        for (d, &(i, j)) in d.iter_mut().zip(&PAIRS) {
-            *d = self.table.get(t[i], t[j]);
+    fn stage<V: Vector<T>>(&self, first: usize, n: usize, d2: &mut [T]) {
+        let lanes = V::LANES;
+        assert!(lanes <= MAX_LANES);
+        let tri = self.table.entries();
+        // Starts as the tuple (0, 1, 2, 3, 4) in every lane (valid: the table spans at least
+        // the 5 rows of any tuple); lanes past n in the last group keep an earlier simplex's.
+        let mut rows = [0u32; 5 * MAX_LANES];
+        for i in 0..5 {
+            rows[i * lanes..(i + 1) * lanes].fill(i as u32);
         }
-        d
+        for g in 0..n.div_ceil(lanes) {
+            let here = &self.idx[first + g * lanes..first + n.min((g + 1) * lanes)];
+            for (l, t) in here.iter().enumerate() {
+                for i in 0..5 {
+                    rows[i * lanes + l] = t[i];
+                }
+            }
+            for (p, &(i, j)) in PAIRS.iter().enumerate() {
+                // SAFETY: rows[i·lanes..] and rows[j·lanes..] hold ≥ lanes values (5·16 in
+                // all), and every lane holds two distinct indices of one validated tuple,
+                // both < the table's row count, so the entry lies inside `tri`.
+                let v = unsafe { V::gather_tri(tri, &rows[i * lanes..], &rows[j * lanes..]) };
+                v.store(&mut d2[(g * 10 + p) * lanes..]);
+            }
+        }
     }
 }
 
@@ -337,14 +351,8 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
         let mut d2 = [T::one(); 10 * STAGE];
         let mut vol2 = vec![T::zero(); lanes];
         for (b, stage) in self.out.chunks_mut(STAGE).enumerate() {
-            let first = self.first + b * STAGE;
-            for i in 0..stage.len() {
-                let d = self.src.sqdists::<V::Acc>(first + i);
-                let at = (i / lanes * 10) * lanes + i % lanes;
-                for (p, v) in d.into_iter().enumerate() {
-                    d2[at + p * lanes] = v;
-                }
-            }
+            self.src
+                .stage::<V>(self.first + b * STAGE, stage.len(), &mut d2);
             for (g, o) in stage.chunks_mut(lanes).enumerate() {
                 let mut d = [V::splat(T::zero()); 10];
                 for (p, v) in d.iter_mut().enumerate() {
@@ -358,19 +366,39 @@ impl<T: Scalar, S: Simplices<T>> LaneJob<T> for Vol2Chunk<'_, T, S> {
 }
 
 /// vol² = −det(CM)/9216 for LANES simplices from their squared distances (in `PAIRS` order).
+///
+/// Column 0 of every CM matrix is (0, 1, 1, 1, 1, 1), whatever the distances, so step 0 of
+/// `det6_block` always does the same thing: swap rows 0 and 1 (the first 1 is the first
+/// strictly larger magnitude; one swap, so `odd` in every lane), det ← 1·1, pivot 1, inverse
+/// 1/1 = 1, multiplier 0·1 = 0 for row 1 (the former row 0) and 1·1 = 1 for rows 2..5. Here
+/// those decisions are taken as known and only the step's arithmetic is done, with the same
+/// operations (`neg_mul_add` with m = 0 and m = 1) on the same values: the same bits as the
+/// full kernel, without step 0's pivot search, 60 selects and division.
 #[inline(always)]
 fn vol2_lanes<T: Scalar, V: Vector<T>>(d2: &[V; 10]) -> V {
     let zero = V::splat(T::zero());
     let one = V::splat(T::one());
-    let mut a = [zero; 36];
+    // The CM matrix, rows 1..5 (row 0 is (0, 1, 1, 1, 1, 1)).
+    let mut cm = [zero; 36];
     for k in 1..6 {
-        a[k] = one;
-        a[6 * k] = one;
+        cm[6 * k] = one;
     }
     for (p, &(i, j)) in PAIRS.iter().enumerate() {
-        a[6 * (i + 1) + j + 1] = d2[p];
-        a[6 * (j + 1) + i + 1] = d2[p];
+        cm[6 * (i + 1) + j + 1] = d2[p];
+        cm[6 * (j + 1) + i + 1] = d2[p];
     }
-    let det = det6_block::<T, V>(&mut a);
+    // After step 0: row 0 = the pivot row (CM row 1, not read again), row 1 = CM row 0
+    // − 0·pivot row, rows r ≥ 2 = CM row r − 1·pivot row (columns 1..5; column 0 is not read
+    // again either).
+    let mut a = [zero; 36];
+    for c in 1..6 {
+        let pivot = cm[6 + c];
+        a[6 + c] = zero.neg_mul_add(pivot, one);
+        for r in 2..6 {
+            a[6 * r + c] = one.neg_mul_add(pivot, cm[6 * r + c]);
+        }
+    }
+    let all = one.gt(zero);
+    let det = det6_block_after_first::<T, V>(&mut a, one, all);
     det.div(V::splat(<T as Scalar>::from_f64(9216.0))).neg()
 }

@@ -11,6 +11,7 @@
 use rayon::prelude::*;
 
 use super::kernel::{det6_block, dispatch, Kernel, LaneJob};
+use super::prefetch;
 use super::simd::Vector;
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
@@ -50,7 +51,8 @@ pub fn det6_batch_with<T: Scalar>(kernel: Kernel, mats: &[T], out: &mut [T]) -> 
         dispatch::<T, _>(
             kernel,
             DetChunk {
-                mats: m,
+                batch: mats,
+                first: c * CHUNK,
                 out: &mut *o,
             },
         );
@@ -85,9 +87,12 @@ fn check_non_finite<T: Scalar>(mats: &[T], dets: &[T], first: usize) -> Result<(
     Ok(())
 }
 
-/// One thread's share: whole blocks of LANES matrices, then the tail padded with identities.
+/// One thread's share, matrices first..first+out.len() of the batch: whole blocks of LANES
+/// matrices, then the tail padded with identities. Prefetches run on into the next share (the
+/// same thread's next one, mostly: rayon splits the batch into contiguous halves).
 struct DetChunk<'a, T> {
-    mats: &'a [T],
+    batch: &'a [T],
+    first: usize,
     out: &'a mut [T],
 }
 
@@ -97,9 +102,12 @@ impl<T: Scalar> LaneJob<T> for DetChunk<'_, T> {
     #[inline(always)]
     fn run<V: Vector<T>>(self) {
         let lanes = V::LANES;
-        let mut groups = self.mats.chunks_exact(36 * lanes);
+        let start = 36 * self.first;
+        let mats = &self.batch[start..start + 36 * self.out.len()];
+        let mut groups = mats.chunks_exact(36 * lanes);
         let mut outs = self.out.chunks_exact_mut(lanes);
-        for (m, o) in (&mut groups).zip(&mut outs) {
+        for (b, (m, o)) in (&mut groups).zip(&mut outs).enumerate() {
+            prefetch::ahead(self.batch, start + 36 * lanes * b, 36 * lanes);
             det6_block::<T, V>(&mut V::load_matrices(m)).store(o);
         }
         let (m, o) = (groups.remainder(), outs.into_remainder());

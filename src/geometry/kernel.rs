@@ -150,6 +150,17 @@ pub(crate) fn det6_block<T: Scalar, V: Vector<T>>(a: &mut [V; 36]) -> V {
     let mut det = V::splat(T::one());
     let mut odd = V::mask_none();
     column::<T, V, 0>(a, &mut det, &mut odd);
+    det6_block_after_first(a, det, odd)
+}
+
+/// Steps 1..5 of `det6_block` and the sign, on a block whose step 0 is done (`det`, `odd` as
+/// step 0 left them): for callers that know step 0's outcome (`cayley_menger::vol2_lanes`).
+#[inline(always)]
+pub(crate) fn det6_block_after_first<T: Scalar, V: Vector<T>>(
+    a: &mut [V; 36],
+    mut det: V,
+    mut odd: V::Mask,
+) -> V {
     column::<T, V, 1>(a, &mut det, &mut odd);
     column::<T, V, 2>(a, &mut det, &mut odd);
     column::<T, V, 3>(a, &mut det, &mut odd);
@@ -159,6 +170,16 @@ pub(crate) fn det6_block<T: Scalar, V: Vector<T>>(a: &mut [V; 36]) -> V {
 }
 
 /// Step K of `det6_block`: pivot, multiply the determinant by the pivot, eliminate below.
+///
+/// The swap decisions of step 1 come first, from magnitudes alone: the swap at row r compares
+/// |a[r][K]| with the magnitude of the row k then holds, which is the running maximum
+/// big = max_gt(|a[r]|, big) (`max_gt` keeps the old value unless the new one is strictly
+/// larger, exactly as a swap happens only when strictly larger; NaN never wins either). So
+/// the masks depend on a chain of max operations (latency ~2 cycles each) instead of compare →
+/// blend → compare, and the row moves, the same selects as swapping in turn, hang off that
+/// chain instead of lying on it. Same operations on the same values: the same bits. Each mask
+/// is used as soon as it is made (kept in an array for all rows, they cost AVX2, with its 16
+/// vector registers, ~30% in spills).
 #[inline(always)]
 fn column<T: Scalar, V: Vector<T>, const K: usize>(
     a: &mut [V; 36],
@@ -166,8 +187,13 @@ fn column<T: Scalar, V: Vector<T>, const K: usize>(
     odd: &mut V::Mask,
 ) {
     let kk = 6 * K + K;
+    // Row r's own entry a[r][K] is untouched until its turn (earlier swaps exchange row K with
+    // earlier rows), so the chain of `big` runs ahead of the selects.
+    let mut big = a[kk].abs();
     for r in K + 1..6 {
-        let swap = a[6 * r + K].abs_gt(a[kk]);
+        let x = a[6 * r + K].abs();
+        let swap = x.gt(big);
+        big = x.max_gt(big);
         for c in K..6 {
             let (x, y) = (a[6 * K + c], a[6 * r + c]);
             a[6 * K + c] = V::select(swap, y, x);

@@ -11,8 +11,10 @@ pub mod cv;
 pub mod det6;
 mod distance;
 pub mod kernel;
+mod prefetch;
 pub mod sampler;
 mod simd;
 mod sqdist_table;
+mod tuples;
 
 pub use kernel::Kernel;

@@ -3,8 +3,9 @@
 //! holding 32/64 bytes of f32 or f64 lanes.
 //!
 //! Every operation is the IEEE operation lane by lane with the same rounding as the scalar one
-//! (mul, div, correctly rounded fma, sign-bit abs/neg, ordered-quiet `>`, unordered `!=`),
-//! so a computation written once against `Vector` gives bit-identical lanes on every type.
+//! (mul, div, correctly rounded fma, sign-bit abs/neg, ordered-quiet `>`, unordered `!=`, and
+//! `vmaxpd`'s rule for max), so a computation written once against `Vector` gives bit-identical
+//! lanes on every type.
 //!
 //! Safety: the x86 types call intrinsics of instruction sets that the CPU may lack. They are
 //! private to the geometry module and only instantiated by `kernel::dispatch` after runtime
@@ -33,8 +34,12 @@ pub(crate) trait Vector<T: Scalar>: Copy {
     /// c − self · b, rounded once (= fma(−self, b, c)).
     fn neg_mul_add(self, b: Self, c: Self) -> Self;
     fn neg(self) -> Self;
-    /// |self| > |o| (false when either is NaN).
-    fn abs_gt(self, o: Self) -> Self::Mask;
+    /// |self|: the sign bit cleared (NaN stays NaN).
+    fn abs(self) -> Self;
+    /// self > o (false when either is NaN).
+    fn gt(self, o: Self) -> Self::Mask;
+    /// self where self > o, else o (so o when either is NaN): `vmaxpd`'s rule.
+    fn max_gt(self, o: Self) -> Self;
     /// self ≠ 0 (true for NaN).
     fn nonzero(self) -> Self::Mask;
     /// Per lane: `yes` where the mask is set, else `no`.
@@ -43,6 +48,13 @@ pub(crate) trait Vector<T: Scalar>: Copy {
     fn mask_none() -> Self::Mask;
     /// Lanes set in exactly one of `a`, `b`.
     fn mask_xor(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// Lane l: `tri[hi·(hi − 1)/2 + lo]`, lo and hi the smaller and larger of `a[l]`, `b[l]`:
+    /// the entry of rows a[l] ≠ b[l] in a lower-triangular pair table (`sqdist_table`), gathered.
+    ///
+    /// # Safety
+    /// `a` and `b` hold at least LANES values, and every such index is < `tri.len()` (rows
+    /// distinct and below the table's row count).
+    unsafe fn gather_tri(tri: &[T], a: &[u32], b: &[u32]) -> Self;
     /// L consecutive row-major 6×6 matrices (m.len() ≥ 36·LANES) transposed: entry e of
     /// matrix l goes to lane l of vector e.
     fn load_matrices(m: &[T]) -> [Self; 36];
@@ -85,8 +97,20 @@ impl<T: Scalar> Vector<T> for One<T> {
         One(-self.0)
     }
     #[inline(always)]
-    fn abs_gt(self, o: Self) -> bool {
-        self.0.abs() > o.0.abs()
+    fn abs(self) -> Self {
+        One(self.0.abs())
+    }
+    #[inline(always)]
+    fn gt(self, o: Self) -> bool {
+        self.0 > o.0
+    }
+    #[inline(always)]
+    fn max_gt(self, o: Self) -> Self {
+        if self.0 > o.0 {
+            self
+        } else {
+            o
+        }
     }
     #[inline(always)]
     fn nonzero(self) -> bool {
@@ -107,6 +131,11 @@ impl<T: Scalar> Vector<T> for One<T> {
     #[inline(always)]
     fn mask_xor(a: bool, b: bool) -> bool {
         a ^ b
+    }
+    #[inline(always)]
+    unsafe fn gather_tri(tri: &[T], a: &[u32], b: &[u32]) -> Self {
+        let (lo, hi) = (a[0].min(b[0]) as usize, a[0].max(b[0]) as usize);
+        One(tri[hi * (hi - 1) / 2 + lo])
     }
     #[inline(always)]
     fn load_matrices(m: &[T]) -> [Self; 36] {
@@ -180,7 +209,8 @@ mod x86 {
 
     // SAFETY (all `unsafe` blocks below): AVX-512F intrinsics, reached only inside
     // `kernel::x86::avx512`, which runs after `is_x86_feature_detected!("avx512f")`; loads
-    // and stores stay within slices whose length is checked first.
+    // and stores stay within slices whose length is checked first (`gather_tri`: by its
+    // caller, as its contract states).
     impl<T: Scalar> Vector<T> for W512<T> {
         const LANES: usize = 64 / std::mem::size_of::<T>();
         type Mask = u16;
@@ -240,16 +270,28 @@ mod x86 {
             }
         }
         #[inline(always)]
-        fn abs_gt(self, o: Self) -> u16 {
+        fn abs(self) -> Self {
             unsafe {
                 if wide::<T>() {
-                    let (a, b) = (_mm512_abs_pd(self.pd()), _mm512_abs_pd(o.pd()));
-                    _mm512_cmp_pd_mask::<_CMP_GT_OQ>(a, b) as u16
+                    w512!(_mm512_castpd_si512(_mm512_abs_pd(self.pd())))
                 } else {
-                    let (a, b) = (_mm512_abs_ps(self.ps()), _mm512_abs_ps(o.ps()));
-                    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, b)
+                    w512!(_mm512_castps_si512(_mm512_abs_ps(self.ps())))
                 }
             }
+        }
+        #[inline(always)]
+        fn gt(self, o: Self) -> u16 {
+            unsafe {
+                if wide::<T>() {
+                    _mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.pd(), o.pd()) as u16
+                } else {
+                    _mm512_cmp_ps_mask::<_CMP_GT_OQ>(self.ps(), o.ps())
+                }
+            }
+        }
+        #[inline(always)]
+        fn max_gt(self, o: Self) -> Self {
+            unsafe { bin512!(self, o, _mm512_max_pd, _mm512_max_ps) }
         }
         #[inline(always)]
         fn nonzero(self) -> u16 {
@@ -280,6 +322,32 @@ mod x86 {
             a ^ b
         }
         #[inline(always)]
+        unsafe fn gather_tri(tri: &[T], a: &[u32], b: &[u32]) -> Self {
+            debug_assert!(a.len() >= Self::LANES && b.len() >= Self::LANES);
+            if wide::<T>() {
+                // 8 indices in 256 bits (AVX2 integer ops, implied by avx512f).
+                let a = _mm256_loadu_si256(a.as_ptr().cast());
+                let b = _mm256_loadu_si256(b.as_ptr().cast());
+                let (lo, hi) = (_mm256_min_epu32(a, b), _mm256_max_epu32(a, b));
+                let hi1 = _mm256_sub_epi32(hi, _mm256_set1_epi32(1));
+                let at = _mm256_add_epi32(_mm256_srli_epi32::<1>(_mm256_mullo_epi32(hi, hi1)), lo);
+                w512!(_mm512_castpd_si512(_mm512_i32gather_pd::<8>(
+                    at,
+                    tri.as_ptr().cast()
+                )))
+            } else {
+                let a = _mm512_loadu_si512(a.as_ptr().cast());
+                let b = _mm512_loadu_si512(b.as_ptr().cast());
+                let (lo, hi) = (_mm512_min_epu32(a, b), _mm512_max_epu32(a, b));
+                let hi1 = _mm512_sub_epi32(hi, _mm512_set1_epi32(1));
+                let at = _mm512_add_epi32(_mm512_srli_epi32::<1>(_mm512_mullo_epi32(hi, hi1)), lo);
+                w512!(_mm512_castps_si512(_mm512_i32gather_ps::<4>(
+                    at,
+                    tri.as_ptr().cast()
+                )))
+            }
+        }
+        #[inline(always)]
         fn load_matrices(m: &[T]) -> [Self; 36] {
             assert!(m.len() >= 36 * Self::LANES);
             unsafe {
@@ -304,7 +372,8 @@ mod x86 {
     }
 
     // SAFETY (all `unsafe` blocks below): AVX2+FMA intrinsics, reached only inside
-    // `kernel::x86::avx2`, which runs after detecting both; slice lengths are checked first.
+    // `kernel::x86::avx2`, which runs after detecting both; slice lengths are checked first
+    // (`gather_tri`: by its caller, as its contract states).
     impl<T: Scalar> Vector<T> for W256<T> {
         const LANES: usize = 32 / std::mem::size_of::<T>();
         /// All-ones lanes where set.
@@ -364,22 +433,29 @@ mod x86 {
             }
         }
         #[inline(always)]
-        fn abs_gt(self, o: Self) -> __m256i {
+        fn abs(self) -> Self {
             unsafe {
-                // |x|: clear the sign bit.
                 let sign = if wide::<T>() {
                     _mm256_set1_epi64x(i64::MIN)
                 } else {
                     _mm256_set1_epi32(i32::MIN)
                 };
-                let a: Self = w256!(_mm256_andnot_si256(sign, self.v));
-                let b: Self = w256!(_mm256_andnot_si256(sign, o.v));
+                w256!(_mm256_andnot_si256(sign, self.v))
+            }
+        }
+        #[inline(always)]
+        fn gt(self, o: Self) -> __m256i {
+            unsafe {
                 if wide::<T>() {
-                    _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GT_OQ>(a.pd(), b.pd()))
+                    _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_GT_OQ>(self.pd(), o.pd()))
                 } else {
-                    _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(a.ps(), b.ps()))
+                    _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(self.ps(), o.ps()))
                 }
             }
+        }
+        #[inline(always)]
+        fn max_gt(self, o: Self) -> Self {
+            unsafe { bin256!(self, o, _mm256_max_pd, _mm256_max_ps) }
         }
         #[inline(always)]
         fn nonzero(self) -> __m256i {
@@ -405,6 +481,32 @@ mod x86 {
         #[inline(always)]
         fn mask_xor(a: __m256i, b: __m256i) -> __m256i {
             unsafe { _mm256_xor_si256(a, b) }
+        }
+        #[inline(always)]
+        unsafe fn gather_tri(tri: &[T], a: &[u32], b: &[u32]) -> Self {
+            debug_assert!(a.len() >= Self::LANES && b.len() >= Self::LANES);
+            if wide::<T>() {
+                // 4 indices in 128 bits (SSE4.1 integer ops, implied by avx2).
+                let a = _mm_loadu_si128(a.as_ptr().cast());
+                let b = _mm_loadu_si128(b.as_ptr().cast());
+                let (lo, hi) = (_mm_min_epu32(a, b), _mm_max_epu32(a, b));
+                let hi1 = _mm_sub_epi32(hi, _mm_set1_epi32(1));
+                let at = _mm_add_epi32(_mm_srli_epi32::<1>(_mm_mullo_epi32(hi, hi1)), lo);
+                w256!(_mm256_castpd_si256(_mm256_i32gather_pd::<8>(
+                    tri.as_ptr().cast(),
+                    at
+                )))
+            } else {
+                let a = _mm256_loadu_si256(a.as_ptr().cast());
+                let b = _mm256_loadu_si256(b.as_ptr().cast());
+                let (lo, hi) = (_mm256_min_epu32(a, b), _mm256_max_epu32(a, b));
+                let hi1 = _mm256_sub_epi32(hi, _mm256_set1_epi32(1));
+                let at = _mm256_add_epi32(_mm256_srli_epi32::<1>(_mm256_mullo_epi32(hi, hi1)), lo);
+                w256!(_mm256_castps_si256(_mm256_i32gather_ps::<4>(
+                    tri.as_ptr().cast(),
+                    at
+                )))
+            }
         }
         #[inline(always)]
         fn load_matrices(m: &[T]) -> [Self; 36] {

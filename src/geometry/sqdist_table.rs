@@ -52,12 +52,9 @@ impl<T: Scalar> SqdistTable<T> {
         SqdistTable { tri }
     }
 
-    /// The squared distance of rows a ≠ b.
-    #[inline(always)]
-    pub(crate) fn get(&self, a: u32, b: u32) -> T {
-        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-        let (lo, hi) = (lo as usize, hi as usize);
-        self.tri[hi * (hi - 1) / 2 + lo]
+    /// The entries: rows a ≠ b at hi·(hi − 1)/2 + lo, lo and hi the smaller and larger.
+    pub(crate) fn entries(&self) -> &[T] {
+        &self.tri
     }
 }
 
