@@ -17,6 +17,7 @@ mod gemm;
 mod heap;
 mod layernorm;
 mod loss;
+mod tiny_gemm;
 mod transpose;
 
 /// The CPU backend for element type `T` (f32 or f64). It holds no state.
