@@ -129,7 +129,7 @@ impl<'a, B: Backend> Tape<'a, B> {
                 Op::Embed(op) => op.backward(&mut ctx, &g)?,
                 Op::Linear(op) => op.backward(&mut ctx, &g)?,
                 Op::Attention(op) => op.backward(&mut ctx, &g)?,
-                Op::Add(op) => op.backward(&mut ctx, &g)?,
+                Op::Add(op) => op.backward(&mut ctx, g)?,
                 Op::LayerNorm(op) => op.backward(&mut ctx, value, &g)?,
                 Op::MeanPool(op) => op.backward(&mut ctx, &g)?,
                 Op::CrossEntropy(op) => op.backward(&mut ctx, &g)?,

@@ -59,16 +59,6 @@ fn width(seq: usize) -> usize {
     seq.div_ceil(L) * L
 }
 
-/// b (n, n) = aᵀ for a (n, n) row-major.
-#[inline(always)]
-fn transpose_square<T: Scalar>(a: &[T], n: usize, b: &mut [T]) {
-    for (i, row) in a.chunks_exact(n).enumerate() {
-        for (t, &v) in row.iter().enumerate() {
-            b[t * n + i] = v;
-        }
-    }
-}
-
 /// p = softmax(scores) over the lanes, stabilised by the maximum; the sum taken in order.
 #[inline(always)]
 fn softmax<T: Scalar>(scores: &[T], p: &mut [T]) {
@@ -223,7 +213,6 @@ fn backward_seqs<T: Scalar>(seqs: Seqs<'_, T>, dqkv_c: &mut [T], d: AttnDims, av
     let mut vt = vec![T::zero(); dim * w]; // (dim, w): the sequence's v, transposed
     let mut dp = vec![T::zero(); s * w]; // (seq, w)
     let mut ds = vec![T::zero(); s * s]; // (i, t): √(1/hd)·dS of one head
-    let (mut ds_t, mut p_t) = (vec![T::zero(); s * s], vec![T::zero(); s * s]);
     for (((x, p), g), dx) in seqs
         .qkv_c
         .chunks_exact(s * 3 * dim)
@@ -257,8 +246,6 @@ fn backward_seqs<T: Scalar>(seqs: Seqs<'_, T>, dqkv_c: &mut [T], d: AttnDims, av
                     *o = pv * (v - c) * scale;
                 }
             }
-            transpose_square(&ds, s, &mut ds_t);
-            transpose_square(p_h, s, &mut p_t);
             let (q_h, k_h) = (
                 Mat::new(&x[h * hd..], 3 * dim),
                 Mat::new(&x[dim + h * hd..], 3 * dim),
@@ -275,7 +262,7 @@ fn backward_seqs<T: Scalar>(seqs: Seqs<'_, T>, dqkv_c: &mut [T], d: AttnDims, av
             );
             gemm(
                 dims,
-                Mat::new(&ds_t, s),
+                Mat::transposed(&ds, s),
                 q_h,
                 &mut dx[dim + h * hd..],
                 3 * dim,
@@ -283,7 +270,7 @@ fn backward_seqs<T: Scalar>(seqs: Seqs<'_, T>, dqkv_c: &mut [T], d: AttnDims, av
             );
             gemm(
                 dims,
-                Mat::new(&p_t, s),
+                Mat::transposed(p_h, s),
                 g_h,
                 &mut dx[2 * dim + h * hd..],
                 3 * dim,

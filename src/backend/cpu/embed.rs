@@ -66,12 +66,39 @@ pub(super) fn backward<T: Scalar>(
     check("embed_bwd", ids, demb, dpos, d)?;
     check_len("embed_bwd", "dh", dh, d.batch * d.seq * d.dim)?;
     let dim = d.dim;
-    // Rows in order: a token seen twice sums its gradients in a fixed order (deterministic).
-    for (r, (g, &t)) in dh.chunks_exact(dim).zip(ids).enumerate() {
-        let de = &mut demb[t as usize * dim..][..dim];
-        de.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
-        let dp = &mut dpos[(r % d.seq) * dim..][..dim];
-        dp.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
+    // Each gradient row sums its rows of dh in row order (deterministic, and the order a plain
+    // loop over the rows would take), but the sums of different rows are independent: split
+    // over rayon by destination row, with the rows of each token listed first (a counting
+    // sort, stable, so each list is in row order).
+    let mut starts = vec![0usize; d.vocab + 1];
+    ids.iter().for_each(|&t| starts[t as usize + 1] += 1);
+    for v in 0..d.vocab {
+        starts[v + 1] += starts[v];
     }
+    let mut next = starts.clone();
+    let mut rows = vec![0usize; ids.len()];
+    for (r, &t) in ids.iter().enumerate() {
+        rows[next[t as usize]] = r;
+        next[t as usize] += 1;
+    }
+    let add_rows = |acc: &mut [T], rows: &mut dyn Iterator<Item = usize>| {
+        for r in rows {
+            let g = &dh[r * dim..][..dim];
+            acc.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
+        }
+    };
+    rayon::join(
+        || {
+            demb.par_chunks_mut(dim)
+                .zip(starts.par_windows(2))
+                .with_min_len(ROWS_PER_TASK / 4)
+                .for_each(|(de, w)| add_rows(de, &mut rows[w[0]..w[1]].iter().copied()))
+        },
+        || {
+            dpos.par_chunks_mut(dim)
+                .enumerate()
+                .for_each(|(s, dp)| add_rows(dp, &mut (s..dh.len() / dim).step_by(d.seq)))
+        },
+    );
     Ok(())
 }

@@ -12,16 +12,39 @@ use crate::backend::Scalar;
 /// Lanes per group (one AVX2 register of f32).
 pub(super) const L: usize = 8;
 
-/// A matrix inside a buffer: element (i, j) at `data[i·stride + j]`.
+/// A matrix inside a buffer: element (i, j) at `data[i·stride + j·step]`.
 #[derive(Clone, Copy)]
 pub(super) struct Mat<'a, T> {
     pub data: &'a [T],
     pub stride: usize,
+    pub step: usize,
 }
 
 impl<'a, T> Mat<'a, T> {
+    /// Rows `stride` apart, columns contiguous.
     pub fn new(data: &'a [T], stride: usize) -> Self {
-        Mat { data, stride }
+        Mat {
+            data,
+            stride,
+            step: 1,
+        }
+    }
+
+    /// The transpose of `Mat::new(data, stride)`: element (i, j) at `data[j·stride + i]`.
+    pub fn transposed(data: &'a [T], stride: usize) -> Self {
+        Mat {
+            data,
+            stride: 1,
+            step: stride,
+        }
+    }
+
+    /// The length a buffer needs to hold (rows, cols) of this view.
+    fn extent(&self, rows: usize, cols: usize) -> usize {
+        match (rows, cols) {
+            (0, _) | (_, 0) => 0,
+            _ => (rows - 1) * self.stride + (cols - 1) * self.step + 1,
+        }
     }
 }
 
@@ -35,10 +58,9 @@ pub(super) fn gemm<T: Scalar>(
     c_stride: usize,
     add: bool,
 ) {
-    assert!(
-        m == 0 || (a.data.len() >= (m - 1) * a.stride + k && c.len() >= (m - 1) * c_stride + n)
-    );
-    assert!(k == 0 || b.data.len() >= (k - 1) * b.stride + n);
+    // b's rows are loaded as vectors: its columns must be contiguous.
+    assert!(b.step == 1 && b.data.len() >= b.extent(k, n));
+    assert!(a.data.len() >= a.extent(m, k) && c.len() >= Mat::new(&*c, c_stride).extent(m, n));
     let full = n / L * L;
     let mut i0 = 0;
     while i0 + 4 <= m {
@@ -60,7 +82,7 @@ pub(super) fn gemm<T: Scalar>(
     for i in 0..m {
         for j in full..n {
             let sum = (0..k).fold(T::zero(), |s, r| {
-                s + a.data[i * a.stride + r] * b.data[r * b.stride + j]
+                s + a.data[i * a.stride + r * a.step] * b.data[r * b.stride + j]
             });
             let o = &mut c[i * c_stride + j];
             *o = if add { *o + sum } else { sum };
@@ -68,9 +90,8 @@ pub(super) fn gemm<T: Scalar>(
     }
 }
 
-/// The MI × W block of c at row i0, column j0 (W a multiple of L). The rows of a and the
-/// block's rows of b are sliced to fixed lengths first, so that the loops carry no bounds
-/// checks and the lane loop vectorises.
+/// The MI × W block of c at row i0, column j0 (W a multiple of L). The block's rows of b are
+/// taken as fixed-length arrays, so that the lane loop vectorises.
 #[inline(always)]
 fn tile<T: Scalar, const MI: usize, const W: usize>(
     (i0, j0, k): (usize, usize, usize),
@@ -80,14 +101,14 @@ fn tile<T: Scalar, const MI: usize, const W: usize>(
     c_stride: usize,
     add: bool,
 ) {
-    let a_rows: [&[T]; MI] = std::array::from_fn(|ii| &a.data[(i0 + ii) * a.stride..][..k]);
+    let a_rows = &a.data[i0 * a.stride..][..a.extent(MI, k)];
     let mut acc = [[T::zero(); W]; MI];
     for r in 0..k {
         let row: &[T; W] = b.data[r * b.stride + j0..][..W]
             .try_into()
             .expect("a slice of W elements");
-        for (acc_i, a_i) in acc.iter_mut().zip(&a_rows) {
-            let w = a_i[r];
+        for (ii, acc_i) in acc.iter_mut().enumerate() {
+            let w = a_rows[ii * a.stride + r * a.step];
             for l in 0..W {
                 acc_i[l] = acc_i[l] + w * row[l];
             }
@@ -130,6 +151,18 @@ mod tests {
                     sc,
                     add,
                 );
+                // The same product with a stored transposed.
+                let a_t: Vec<f32> = (0..k * m).map(|x| a[(x % m) * sa + x / m]).collect();
+                let mut c_t = c0.clone();
+                gemm(
+                    (m, n, k),
+                    Mat::transposed(&a_t, m),
+                    Mat::new(&b, sb),
+                    &mut c_t,
+                    sc,
+                    add,
+                );
+                assert_eq!(c, c_t, "({m}, {n}, {k}) add={add}: a transposed");
                 for i in 0..m {
                     for j in 0..sc {
                         let got = c[i * sc + j];
