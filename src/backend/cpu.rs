@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 mod adam;
 mod attention;
 mod embed;
+mod expf;
 mod gemm;
 mod heap;
 mod layernorm;

@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use super::expf::{self, exp_in_place};
 use super::tiny_gemm::{gemm, Mat, L};
 use super::transpose::transpose;
 use super::{check_len, check_sizes};
@@ -59,16 +60,20 @@ fn width(seq: usize) -> usize {
     seq.div_ceil(L) * L
 }
 
-/// p = softmax(scores) over the lanes, stabilised by the maximum; the sum taken in order.
+/// p (seq, seq) = the softmax of each row of scores (seq, w) over its first seq lanes,
+/// stabilised by the row's maximum, each row's sum taken in order. The exps of a whole head go
+/// through `expf` at once (vectorised for f32).
 #[inline(always)]
-fn softmax<T: Scalar>(scores: &[T], p: &mut [T]) {
-    let max = scores.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
-    let mut sum = T::zero();
-    for (e, &v) in p.iter_mut().zip(scores) {
-        *e = (v - max).exp();
-        sum = sum + *e;
+fn softmax_rows<T: Scalar>(scores: &[T], (s, w): (usize, usize), p: &mut [T], fast_exp: bool) {
+    for (p_i, sc_i) in p.chunks_exact_mut(s).zip(scores.chunks_exact(w)) {
+        let max = sc_i[..s].iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+        p_i.iter_mut().zip(sc_i).for_each(|(e, &v)| *e = v - max);
     }
-    p.iter_mut().for_each(|e| *e = *e / sum);
+    exp_in_place(p, fast_exp);
+    for p_i in p.chunks_exact_mut(s) {
+        let sum = p_i.iter().fold(T::zero(), |acc, &e| acc + e);
+        p_i.iter_mut().for_each(|e| *e = *e / sum);
+    }
 }
 
 pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<T>)> {
@@ -117,6 +122,7 @@ fn forward_seqs<T: Scalar>(
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
     let w = width(s);
+    let fast_exp = expf::fast::<T>();
     let mut kt = vec![T::zero(); dim * w]; // (dim, w): the sequence's k, transposed
     let mut qs = vec![T::zero(); s * hd]; // (seq, hd): one head's q·√(1/hd)
     let mut scores = vec![T::zero(); s * w]; // (seq, w)
@@ -134,9 +140,7 @@ fn forward_seqs<T: Scalar>(
             let kt_h = Mat::new(&kt[h * hd * w..], w);
             gemm((s, w, hd), Mat::new(&qs, hd), kt_h, &mut scores, w, false);
             let p_h = &mut p[h * s * s..][..s * s];
-            for (p_i, sc_i) in p_h.chunks_exact_mut(s).zip(scores.chunks_exact(w)) {
-                softmax(&sc_i[..s], p_i);
-            }
+            softmax_rows(&scores, (s, w), p_h, fast_exp);
             // out = P·v
             let v_h = Mat::new(&x[2 * dim + h * hd..], 3 * dim);
             gemm(
