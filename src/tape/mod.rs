@@ -165,6 +165,12 @@ impl<B: Backend> Ctx<'_, '_, B> {
         }
     }
 
+    /// Whether `v` has received a gradient yet (if not, an op may hand it a new buffer
+    /// through `give` instead of accumulating into zeros from `take`).
+    fn has_grad(&self, v: Var) -> bool {
+        self.grads[v.0].is_some()
+    }
+
     /// Puts a gradient buffer back: into the empty slot, or summed into what is there.
     fn give(&mut self, v: Var, g: B::Buf) -> Result<()> {
         match &mut self.grads[v.0] {

@@ -14,6 +14,8 @@
 //! no FMA), so the results do not depend on the vector width or on how sequences are split over
 //! threads: the AVX2 build of the same code gives the SSE2 build's bits.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::expf::{self, exp_in_place};
@@ -174,10 +176,10 @@ pub(super) fn backward<T: Scalar>(
     check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
     check_len("attention_bwd", "dqkv", dqkv, d.batch * s * 3 * dim)?;
     let avx2 = has_avx2();
-    // dqkv is a fresh buffer (zeroed by the caller). Up to a few MB it is still cached when the
-    // heads add into it piece by piece; a larger one is better written per sequence through a
-    // staging buffer (1-thread backward, D = 128: 3.3 → 2.2 ms, D = 256: 6.9 → 4.4 ms; at
-    // D = 64, 3 MB, direct: 1.1 ms against 1.3 ms staged).
+    // dqkv is usually a fresh buffer of zeros. Up to a few MB it is still cached when the heads
+    // add into it piece by piece; a larger one is better written per sequence through a staging
+    // buffer (1-thread backward, D = 128: 3.3 → 2.2 ms, D = 256: 6.9 → 4.4 ms; at D = 64, 3 MB,
+    // direct: 1.1 ms against 1.3 ms staged).
     let staged = std::mem::size_of_val(dqkv) > STAGE_ABOVE_BYTES;
     dqkv.par_chunks_mut(SEQS_PER_TASK * s * 3 * dim)
         .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
@@ -189,14 +191,49 @@ pub(super) fn backward<T: Scalar>(
                 probs_c,
                 dout_c,
             };
-            #[cfg(target_arch = "x86_64")]
-            if avx2 {
-                // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
-                return unsafe { backward_seqs_avx2(seqs, dqkv_c, d, staged) };
-            }
-            backward_seqs(seqs, dqkv_c, d, (avx2, staged)) // avx2 is false here
+            let dest = if staged {
+                Dest::StagedAdd(dqkv_c)
+            } else {
+                Dest::Add(dqkv_c)
+            };
+            backward_dispatch(seqs, dest, d, avx2);
         });
     Ok(())
+}
+
+/// `backward` into a new buffer, written sequence by sequence without a zero fill first (the
+/// fill and the reads of the zeros were a fifth of a two-thread D = 64 step, with the other
+/// first-contribution gradients).
+pub(super) fn backward_new<T: Scalar>(
+    qkv: &[T],
+    probs: &[T],
+    dout: &[T],
+    d: AttnDims,
+) -> Result<Vec<T>> {
+    check("attention_bwd", qkv, d)?;
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    check_len("attention_bwd", "probs", probs, d.batch * heads * s * s)?;
+    check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
+    let avx2 = has_avx2();
+    let len = qkv.len();
+    let mut dqkv = Vec::with_capacity(len);
+    dqkv.spare_capacity_mut()[..len]
+        .par_chunks_mut(SEQS_PER_TASK * s * 3 * dim)
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .zip(probs.par_chunks(SEQS_PER_TASK * heads * s * s))
+        .zip(dout.par_chunks(SEQS_PER_TASK * s * dim))
+        .for_each(|(((dqkv_c, qkv_c), probs_c), dout_c)| {
+            let seqs = Seqs {
+                qkv_c,
+                probs_c,
+                dout_c,
+            };
+            backward_dispatch(seqs, Dest::Write(dqkv_c), d, avx2);
+        });
+    // SAFETY: the capacity is at least len, and `Dest::Write` writes every element of each
+    // chunk (each sequence's whole staged gradient), the chunks covering 0..len.
+    unsafe { dqkv.set_len(len) };
+    Ok(dqkv)
 }
 
 /// The inputs of the backward for n whole sequences.
@@ -209,26 +246,37 @@ struct Seqs<'a, T> {
     dout_c: &'a [T],
 }
 
+/// Where the backward puts the gradient of n whole sequences, (n, seq·3·dim).
+enum Dest<'a, T> {
+    /// Added head by head straight into it.
+    Add(&'a mut [T]),
+    /// Each sequence staged in cache, then added in one contiguous pass.
+    StagedAdd(&'a mut [T]),
+    /// Each sequence staged in cache, then written into unused capacity.
+    Write(&'a mut [MaybeUninit<T>]),
+}
+
+/// `backward_seqs` in its AVX2 build where the CPU has AVX2.
+#[inline(always)]
+fn backward_dispatch<T: Scalar>(seqs: Seqs<'_, T>, dest: Dest<'_, T>, d: AttnDims, avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
+        return unsafe { backward_seqs_avx2(seqs, dest, d) };
+    }
+    backward_seqs(seqs, dest, d, avx2) // avx2 is false here
+}
+
 /// `backward_seqs` compiled for AVX2 (see `forward_seqs_avx2`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn backward_seqs_avx2<T: Scalar>(
-    seqs: Seqs<'_, T>,
-    dqkv_c: &mut [T],
-    d: AttnDims,
-    staged: bool,
-) {
-    backward_seqs(seqs, dqkv_c, d, (true, staged))
+unsafe fn backward_seqs_avx2<T: Scalar>(seqs: Seqs<'_, T>, dest: Dest<'_, T>, d: AttnDims) {
+    backward_seqs(seqs, dest, d, true)
 }
 
-/// Whole sequences: dqkv_c (n, seq·3·dim) += the gradient through attention.
+/// Whole sequences: the gradient through attention into `dest`.
 #[inline(always)]
-fn backward_seqs<T: Scalar>(
-    seqs: Seqs<'_, T>,
-    dqkv_c: &mut [T],
-    d: AttnDims,
-    (avx2, staged): (bool, bool),
-) {
+fn backward_seqs<T: Scalar>(seqs: Seqs<'_, T>, mut dest: Dest<'_, T>, d: AttnDims, avx2: bool) {
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let w = width(s);
     let mut work = Work {
@@ -236,23 +284,34 @@ fn backward_seqs<T: Scalar>(
         dp: vec![T::zero(); s * w],
         ds: vec![T::zero(); s * s],
     };
-    // (seq, 3·dim): with `staged`, the sequence's gradient is written head by head here, in
-    // cache, and then added to dqkv in one contiguous pass.
-    let mut staging = vec![T::zero(); if staged { s * 3 * dim } else { 0 }];
-    for (((x, p), g), dx) in seqs
+    let len = s * 3 * dim; // one sequence of qkv or dqkv
+    let staged = !matches!(dest, Dest::Add(_));
+    let mut staging = vec![T::zero(); if staged { len } else { 0 }];
+    for (b, ((x, p), g)) in seqs
         .qkv_c
-        .chunks_exact(s * 3 * dim)
+        .chunks_exact(len)
         .zip(seqs.probs_c.chunks_exact(heads * s * s))
         .zip(seqs.dout_c.chunks_exact(s * dim))
-        .zip(dqkv_c.chunks_exact_mut(s * 3 * dim))
+        .enumerate()
     {
         transpose(&x[2 * dim..], (s, dim, 3 * dim), &mut work.vt, w, avx2);
-        // Two calls with constant `add`, so that each inlines with its own store.
-        if staged {
-            sequence_backward((x, p, g), &mut staging, false, d, &mut work);
-            dx.iter_mut().zip(&staging).for_each(|(a, &b)| *a = *a + b);
-        } else {
-            sequence_backward((x, p, g), dx, true, d, &mut work);
+        // Separate calls with constant `add`, so that each inlines with its own store.
+        match &mut dest {
+            Dest::Add(dx) => {
+                sequence_backward((x, p, g), &mut dx[b * len..][..len], true, d, &mut work)
+            }
+            Dest::StagedAdd(dx) => {
+                sequence_backward((x, p, g), &mut staging, false, d, &mut work);
+                let dx = &mut dx[b * len..][..len];
+                dx.iter_mut().zip(&staging).for_each(|(a, &v)| *a = *a + v);
+            }
+            Dest::Write(dx) => {
+                sequence_backward((x, p, g), &mut staging, false, d, &mut work);
+                let dx = &mut dx[b * len..][..len];
+                dx.iter_mut().zip(&staging).for_each(|(a, &v)| {
+                    a.write(v);
+                });
+            }
         }
     }
 }
@@ -391,10 +450,15 @@ mod tests {
                 probs_c: &plain_probs,
                 dout_c: &dout,
             };
-            backward_seqs(seqs, &mut plain_dqkv, d, (false, true));
+            backward_seqs(seqs, Dest::StagedAdd(&mut plain_dqkv), d, false);
             assert_eq!(out, plain_out, "out, seq {seq}");
             assert_eq!(probs, plain_probs, "probs, seq {seq}");
             assert_eq!(dqkv, plain_dqkv, "dqkv, seq {seq}");
+            // Into a new buffer: the gradient added into zeros.
+            let mut from_zeros = vec![0.0f32; qkv.len()];
+            backward(&qkv, &probs, &dout, d, &mut from_zeros).unwrap();
+            let new = backward_new(&qkv, &probs, &dout, d).unwrap();
+            assert_eq!(new, from_zeros, "dqkv into a new buffer, seq {seq}");
         }
     }
 }
