@@ -200,6 +200,20 @@ impl<T: Scalar> Backend for Cpu<T> {
         layernorm::backward(x, gamma, saved, dy, (rows, d), dx, dgamma, dbeta)
     }
 
+    fn layernorm_bwd_new(
+        &self,
+        x: &Vec<T>,
+        gamma: &Vec<T>,
+        saved: &LayerNormOut<Vec<T>>,
+        dy: &Vec<T>,
+        rows: usize,
+        d: usize,
+        dgamma: &mut Vec<T>,
+        dbeta: &mut Vec<T>,
+    ) -> Result<Vec<T>> {
+        layernorm::backward_new(x, gamma, saved, dy, (rows, d), (dgamma, dbeta))
+    }
+
     fn mean_pool_fwd(&self, x: &Vec<T>, batch: usize, seq: usize, dim: usize) -> Result<Vec<T>> {
         check_sizes(
             "mean_pool_fwd",

@@ -222,6 +222,24 @@ pub trait Backend {
         dgamma: &mut Self::Buf,
         dbeta: &mut Self::Buf,
     ) -> Result<()>;
+    /// `layernorm_bwd` with dx a new buffer (dgamma and dbeta still accumulate); see
+    /// `attention_bwd_new`.
+    #[allow(clippy::too_many_arguments)]
+    fn layernorm_bwd_new(
+        &self,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        saved: &LayerNormOut<Self::Buf>,
+        dy: &Self::Buf,
+        rows: usize,
+        d: usize,
+        dgamma: &mut Self::Buf,
+        dbeta: &mut Self::Buf,
+    ) -> Result<Self::Buf> {
+        let mut dx = self.zeros(rows * d)?;
+        self.layernorm_bwd(x, gamma, saved, dy, rows, d, &mut dx, dgamma, dbeta)?;
+        Ok(dx)
+    }
 
     /// y (batch, dim) = mean over seq of x (batch, seq, dim).
     fn mean_pool_fwd(
