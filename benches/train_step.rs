@@ -1,5 +1,5 @@
 //! One full-batch training step (forward + backward + Adam) of the prototype's model on the CPU
-//! in f32: 500 sequences of 8 tokens, heads 8, D = 64 and D = 256, with each QKV path.
+//! in f32: 500 sequences of 8 tokens, heads 8, D = 64, 128 and 256, with each QKV path.
 //! Compare with `python3 scripts/torch_train_step.py` (PyTorch, 2 threads) on the same machine.
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -13,7 +13,7 @@ fn train_step(c: &mut Criterion) {
     let data = make_data(DataSpec::default(), defaults::SEED);
     let mut group = c.benchmark_group("train_step");
     group.sample_size(20);
-    for dim in [64, 256] {
+    for dim in [64, 128, 256] {
         for path in [QkvPath::PerToken, QkvPath::Factored] {
             let be = Cpu::<f32>::new();
             let cfg = ModelConfig::prototype(dim, 8);

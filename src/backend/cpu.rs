@@ -13,10 +13,12 @@ use crate::error::{Error, Result};
 mod adam;
 mod attention;
 mod embed;
+mod expf;
 mod gemm;
 mod heap;
 mod layernorm;
 mod loss;
+mod tiny_gemm;
 mod transpose;
 
 /// The CPU backend for element type `T` (f32 or f64). It holds no state.
@@ -161,6 +163,16 @@ impl<T: Scalar> Backend for Cpu<T> {
         attention::backward(qkv, probs, dout, d, dqkv)
     }
 
+    fn attention_bwd_new(
+        &self,
+        qkv: &Vec<T>,
+        probs: &Vec<T>,
+        dout: &Vec<T>,
+        d: AttnDims,
+    ) -> Result<Vec<T>> {
+        attention::backward_new(qkv, probs, dout, d)
+    }
+
     fn layernorm_fwd(
         &self,
         x: &Vec<T>,
@@ -186,6 +198,20 @@ impl<T: Scalar> Backend for Cpu<T> {
         dbeta: &mut Vec<T>,
     ) -> Result<()> {
         layernorm::backward(x, gamma, saved, dy, (rows, d), dx, dgamma, dbeta)
+    }
+
+    fn layernorm_bwd_new(
+        &self,
+        x: &Vec<T>,
+        gamma: &Vec<T>,
+        saved: &LayerNormOut<Vec<T>>,
+        dy: &Vec<T>,
+        rows: usize,
+        d: usize,
+        dgamma: &mut Vec<T>,
+        dbeta: &mut Vec<T>,
+    ) -> Result<Vec<T>> {
+        layernorm::backward_new(x, gamma, saved, dy, (rows, d), (dgamma, dbeta))
     }
 
     fn mean_pool_fwd(&self, x: &Vec<T>, batch: usize, seq: usize, dim: usize) -> Result<Vec<T>> {
@@ -227,6 +253,29 @@ impl<T: Scalar> Backend for Cpu<T> {
             }
         }
         Ok(())
+    }
+
+    fn mean_pool_bwd_new(
+        &self,
+        dy: &Vec<T>,
+        batch: usize,
+        seq: usize,
+        dim: usize,
+    ) -> Result<Vec<T>> {
+        check_sizes(
+            "mean_pool_bwd",
+            &[("batch", batch), ("seq", seq), ("dim", dim)],
+        )?;
+        check_len("mean_pool_bwd", "dy", dy, batch * dim)?;
+        // Written row by row, without a zero fill first.
+        let n: T = Scalar::from_f64(seq as f64);
+        let mut dx = Vec::with_capacity(batch * seq * dim);
+        for dyb in dy.chunks_exact(dim) {
+            for _ in 0..seq {
+                dx.extend(dyb.iter().map(|&g| g / n));
+            }
+        }
+        Ok(dx)
     }
 
     fn cross_entropy_fwd(

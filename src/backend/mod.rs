@@ -4,7 +4,8 @@
 //! Conventions, shared by every implementation:
 //! - buffers are flat and row-major; shapes are passed explicitly and written in comments;
 //! - `*_bwd` functions ACCUMULATE into their `&mut` gradient outputs (`+=`), so a value used
-//!   twice sums its gradients and callers zero gradients once per step;
+//!   twice sums its gradients and callers zero gradients once per step; the `*_bwd_new`
+//!   variants (with default implementations) return the first contribution as a new buffer;
 //! - token ids and labels are `u32`, already validated against their ranges by the caller.
 
 use crate::error::Result;
@@ -183,6 +184,20 @@ pub trait Backend {
         d: AttnDims,
         dqkv: &mut Self::Buf,
     ) -> Result<()>;
+    /// `attention_bwd` into a new buffer: dqkv = the gradient (as if added into zeros). The
+    /// tape calls it for a gradient's first contribution; the default fills zeros and adds, a
+    /// backend may write the gradient directly and skip the fill.
+    fn attention_bwd_new(
+        &self,
+        qkv: &Self::Buf,
+        probs: &Self::Buf,
+        dout: &Self::Buf,
+        d: AttnDims,
+    ) -> Result<Self::Buf> {
+        let mut dqkv = self.zeros(d.batch * d.seq * 3 * d.dim())?;
+        self.attention_bwd(qkv, probs, dout, d, &mut dqkv)?;
+        Ok(dqkv)
+    }
 
     /// LayerNorm over the last axis of x (rows, d) with affine gamma, beta (d).
     fn layernorm_fwd(
@@ -207,6 +222,24 @@ pub trait Backend {
         dgamma: &mut Self::Buf,
         dbeta: &mut Self::Buf,
     ) -> Result<()>;
+    /// `layernorm_bwd` with dx a new buffer (dgamma and dbeta still accumulate); see
+    /// `attention_bwd_new`.
+    #[allow(clippy::too_many_arguments)]
+    fn layernorm_bwd_new(
+        &self,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        saved: &LayerNormOut<Self::Buf>,
+        dy: &Self::Buf,
+        rows: usize,
+        d: usize,
+        dgamma: &mut Self::Buf,
+        dbeta: &mut Self::Buf,
+    ) -> Result<Self::Buf> {
+        let mut dx = self.zeros(rows * d)?;
+        self.layernorm_bwd(x, gamma, saved, dy, rows, d, &mut dx, dgamma, dbeta)?;
+        Ok(dx)
+    }
 
     /// y (batch, dim) = mean over seq of x (batch, seq, dim).
     fn mean_pool_fwd(
@@ -225,6 +258,18 @@ pub trait Backend {
         dim: usize,
         dx: &mut Self::Buf,
     ) -> Result<()>;
+    /// `mean_pool_bwd` into a new buffer: dx[b,s,:] = dy[b,:] / seq (see `attention_bwd_new`).
+    fn mean_pool_bwd_new(
+        &self,
+        dy: &Self::Buf,
+        batch: usize,
+        seq: usize,
+        dim: usize,
+    ) -> Result<Self::Buf> {
+        let mut dx = self.zeros(batch * seq * dim)?;
+        self.mean_pool_bwd(dy, batch, seq, dim, &mut dx)?;
+        Ok(dx)
+    }
 
     /// Mean over the batch of −log softmax(logits_b)[label_b]. logits (batch, classes).
     /// Returns (loss (1), probs (batch, classes)).

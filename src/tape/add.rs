@@ -27,13 +27,13 @@ impl<B: Backend> Tape<'_, B> {
 }
 
 impl Add {
-    /// da += g; db += g.
-    pub(super) fn backward<B: Backend>(self, ctx: &mut Ctx<'_, '_, B>, g: &B::Buf) -> Result<()> {
-        for v in [self.a, self.b] {
-            let mut dv = ctx.take(v)?;
-            ctx.backend.accumulate(&mut dv, g)?;
-            ctx.give(v, dv)?;
-        }
-        Ok(())
+    /// da += g; db += g. g itself is handed to b (`give` moves it into an empty slot, or sums
+    /// it into what is there), which saves zeroing a buffer and adding g into it; a gets the
+    /// usual accumulation. If a and b are the same var, `give` sums the two.
+    pub(super) fn backward<B: Backend>(self, ctx: &mut Ctx<'_, '_, B>, g: B::Buf) -> Result<()> {
+        let mut da = ctx.take(self.a)?;
+        ctx.backend.accumulate(&mut da, &g)?;
+        ctx.give(self.a, da)?;
+        ctx.give(self.b, g)
     }
 }

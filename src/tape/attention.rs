@@ -51,6 +51,11 @@ impl<B: Backend> Tape<'_, B> {
 
 impl<B: Backend> Attention<B> {
     pub(super) fn backward(self, ctx: &mut Ctx<'_, '_, B>, g: &B::Buf) -> Result<()> {
+        let qkv = ctx.value(self.qkv);
+        if !ctx.has_grad(self.qkv) {
+            let dqkv = ctx.backend.attention_bwd_new(qkv, &self.probs, g, self.d)?;
+            return ctx.give(self.qkv, dqkv);
+        }
         let mut dqkv = ctx.take(self.qkv)?;
         let qkv = ctx.value(self.qkv);
         ctx.backend

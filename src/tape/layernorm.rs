@@ -59,9 +59,25 @@ impl<B: Backend> LayerNorm<B> {
             mean: self.mean,
             rstd: self.rstd,
         };
-        let mut dx = ctx.take(self.x)?;
         let mut dgamma = ctx.take(self.gamma)?;
         let mut dbeta = ctx.take(self.beta)?;
+        let (x, gamma) = (ctx.value(self.x), ctx.value(self.gamma));
+        if !ctx.has_grad(self.x) {
+            let dx = ctx.backend.layernorm_bwd_new(
+                x,
+                gamma,
+                &saved,
+                g,
+                self.rows,
+                self.d,
+                &mut dgamma,
+                &mut dbeta,
+            )?;
+            ctx.give(self.x, dx)?;
+            ctx.give(self.gamma, dgamma)?;
+            return ctx.give(self.beta, dbeta);
+        }
+        let mut dx = ctx.take(self.x)?;
         let (x, gamma) = (ctx.value(self.x), ctx.value(self.gamma));
         ctx.backend.layernorm_bwd(
             x,

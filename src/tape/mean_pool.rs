@@ -31,9 +31,13 @@ impl<B: Backend> Tape<'_, B> {
 impl MeanPool {
     /// dx[b,s,:] += g[b,:] / seq.
     pub(super) fn backward<B: Backend>(self, ctx: &mut Ctx<'_, '_, B>, g: &B::Buf) -> Result<()> {
+        let (batch, seq, dim) = (self.batch, self.seq, self.dim);
+        if !ctx.has_grad(self.x) {
+            let dx = ctx.backend.mean_pool_bwd_new(g, batch, seq, dim)?;
+            return ctx.give(self.x, dx);
+        }
         let mut dx = ctx.take(self.x)?;
-        ctx.backend
-            .mean_pool_bwd(g, self.batch, self.seq, self.dim, &mut dx)?;
+        ctx.backend.mean_pool_bwd(g, batch, seq, dim, &mut dx)?;
         ctx.give(self.x, dx)
     }
 }

@@ -129,7 +129,7 @@ impl<'a, B: Backend> Tape<'a, B> {
                 Op::Embed(op) => op.backward(&mut ctx, &g)?,
                 Op::Linear(op) => op.backward(&mut ctx, &g)?,
                 Op::Attention(op) => op.backward(&mut ctx, &g)?,
-                Op::Add(op) => op.backward(&mut ctx, &g)?,
+                Op::Add(op) => op.backward(&mut ctx, g)?,
                 Op::LayerNorm(op) => op.backward(&mut ctx, value, &g)?,
                 Op::MeanPool(op) => op.backward(&mut ctx, &g)?,
                 Op::CrossEntropy(op) => op.backward(&mut ctx, &g)?,
@@ -163,6 +163,12 @@ impl<B: Backend> Ctx<'_, '_, B> {
             Some(g) => Ok(g),
             None => self.backend.zeros(self.shape(v).iter().product()),
         }
+    }
+
+    /// Whether `v` has received a gradient yet (if not, an op may hand it a new buffer
+    /// through `give` instead of accumulating into zeros from `take`).
+    fn has_grad(&self, v: Var) -> bool {
+        self.grads[v.0].is_some()
     }
 
     /// Puts a gradient buffer back: into the empty slot, or summed into what is there.

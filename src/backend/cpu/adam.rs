@@ -6,9 +6,14 @@
 //! p.addcdiv_(m, denom, −lr/(1−β1ᵗ)) → p = p + (−step_size)·(m / denom)
 //! The scalars are Python floats (f64) cast to the tensor's type, as PyTorch does.
 
+use rayon::prelude::*;
+
 use super::check_len;
 use crate::backend::{AdamStep, Scalar};
 use crate::error::{Error, Result};
+
+/// Elements per parallel task.
+const PER_TASK: usize = 1 << 15;
 
 pub(super) fn step<T: Scalar>(
     param: &mut [T],
@@ -30,17 +35,26 @@ pub(super) fn step<T: Scalar>(
     let neg_step_size: T = Scalar::from_f64(-s.step_size());
     let bc2_sqrt: T = Scalar::from_f64(s.bias_correction2_sqrt());
     let eps: T = Scalar::from_f64(s.eps);
-    for (((p, &g), m), v) in param
-        .iter_mut()
-        .zip(grad)
-        .zip(m.iter_mut())
-        .zip(v.iter_mut())
-    {
-        *m = *m + w1 * (g - *m);
-        *v = *v * b2 + w2 * g * g;
-        let denom = v.sqrt() / bc2_sqrt + eps;
-        *p = *p + neg_step_size * (*m / denom);
+    // Elementwise, so split over rayon in blocks (the embedding and projections hold half a
+    // million parameters at D = 256); small tensors stay on this thread.
+    let update = |p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]| {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = *m + w1 * (g - *m);
+            *v = *v * b2 + w2 * g * g;
+            let denom = v.sqrt() / bc2_sqrt + eps;
+            *p = *p + neg_step_size * (*m / denom);
+        }
+    };
+    if n <= PER_TASK {
+        update(param, grad, m, v);
+        return Ok(());
     }
+    param
+        .par_chunks_mut(PER_TASK)
+        .zip(grad.par_chunks(PER_TASK))
+        .zip(m.par_chunks_mut(PER_TASK))
+        .zip(v.par_chunks_mut(PER_TASK))
+        .for_each(|(((p, g), m), v)| update(p, g, m, v));
     Ok(())
 }
 
@@ -118,6 +132,33 @@ mod tests {
     fn three_steps_match_the_textbook_formula_in_f32() {
         // The same in f32: a few roundings of u = 6e-8 per step, three steps: 1e-6 (≈ 17 ulps).
         assert_matches(run::<f32>(), 1e-6);
+    }
+
+    #[test]
+    fn a_large_tensor_split_over_threads_gets_each_elements_update() {
+        // Above PER_TASK the update runs in parallel blocks: each element must get exactly the
+        // update it gets alone (a one-element tensor takes the serial path).
+        let n = 3 * PER_TASK + 5;
+        let s = AdamStep {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            t: 2,
+        };
+        let f = |i: usize, k: f32| ((i * 7919 + 13) % 1000) as f32 / 500.0 - k;
+        let g: Vec<f32> = (0..n).map(|i| f(i, 1.0)).collect();
+        let mut p: Vec<f32> = (0..n).map(|i| f(i * 3, 0.5)).collect();
+        let mut m: Vec<f32> = (0..n).map(|i| f(i * 5, 1.0) * 0.1).collect();
+        let mut v: Vec<f32> = (0..n).map(|i| f(i * 7, 0.0) * 0.01).collect();
+        let mut alone = (p.clone(), m.clone(), v.clone());
+        step(&mut p, &g, &mut m, &mut v, s).unwrap();
+        for i in 0..n {
+            let (mut pi, mut mi, mut vi) = ([alone.0[i]], [alone.1[i]], [alone.2[i]]);
+            step(&mut pi, &g[i..i + 1], &mut mi, &mut vi, s).unwrap();
+            (alone.0[i], alone.1[i], alone.2[i]) = (pi[0], mi[0], vi[0]);
+        }
+        assert_eq!((p, m, v), alone);
     }
 
     #[test]

@@ -3,27 +3,35 @@
 //! out = probs·v. Layout: qkv (batch, seq, 3·dim) with q | k | v column blocks, head h using
 //! columns h·hd..(h+1)·hd of each block; out (batch, seq, dim); probs (batch, heads, seq, seq).
 //!
-//! The sequences are short (8) and a head small (8–32), far too small for matrix products. So
-//! the batch is cut into chunks of `LANES` sequences, each chunk is transposed to put the batch
-//! innermost (row r of the transposed chunk holds column r of every sequence in the chunk), and
-//! every scalar step of the textbook per-sequence algorithm becomes one elementwise operation
-//! over `LANES` sequences: long independent lanes that the compiler vectorises, no horizontal
-//! sums. Each sequence's arithmetic is exactly the textbook's, in the same order (scores summed
-//! over j in order, softmax max/exp/sum/divide, outputs summed over t in order). Chunks run in
-//! parallel, write disjoint rows, and run in an AVX2 build of the same code when the CPU has it
-//! (the transposes then use register blocks for f32: `transpose.rs`).
+//! Sequences are short (8) and heads small (8–32 columns in the sweep), far too small for BLAS,
+//! so each sequence is computed where it lies in qkv, head by head, as a handful of tiny
+//! products (`tiny_gemm.rs`): scores = (q·√(1/hd))·kᵀ against a transposed copy of the
+//! sequence's k made in cache (`transpose.rs`), out = P·v straight on qkv's rows; in the
+//! backward dP = dO·vᵀ, dQ += dS·k, dK += dSᵀ·q, dV += Pᵀ·dO likewise.
+//!
+//! Every scalar of the textbook per-sequence algorithm is still computed by itself, by the same
+//! operations in the same order (each sum starts from zero and adds its terms in index order,
+//! no FMA), so the results do not depend on the vector width or on how sequences are split over
+//! threads: the AVX2 build of the same code gives the SSE2 build's bits.
+
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::transpose::{transpose, transpose_add};
+use super::expf::{self, exp_in_place};
+use super::tiny_gemm::{gemm, Mat, L};
+use super::transpose::transpose;
 use super::{check_len, check_sizes};
 use crate::backend::{AttnDims, Scalar};
 use crate::error::Result;
 
-/// Sequences per chunk: the length of the vectorised inner loops.
-const LANES: usize = 32;
+/// The size of dqkv above which the backward stages each sequence's gradient (see `backward`).
+const STAGE_ABOVE_BYTES: usize = 4 << 20;
 
-/// Whether the chunks can run in their AVX2 build (checked once per call; the check is cached).
+/// Sequences per parallel task (a sequence of the sweep is a few thousand multiply-adds).
+const SEQS_PER_TASK: usize = 16;
+
+/// Whether the sequences can run in their AVX2 build (the check is cached by std).
 fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -51,46 +59,25 @@ fn q_scale<T: Scalar>(head_dim: usize) -> T {
     Scalar::from_f64((1.0 / head_dim as f64).sqrt())
 }
 
-/// acc += x ⊙ y
+/// The token lanes: seq rounded up to whole register groups. The transposed blocks have this
+/// width; their padding columns stay zero and are never read back.
+fn width(seq: usize) -> usize {
+    seq.div_ceil(L) * L
+}
+
+/// p (seq, seq) = the softmax of each row of scores (seq, w) over its first seq lanes,
+/// stabilised by the row's maximum, each row's sum taken in order. The exps of a whole head go
+/// through `expf` at once (vectorised for f32).
 #[inline(always)]
-fn mul_add<T: Scalar>(acc: &mut [T], x: &[T], y: &[T]) {
-    for ((a, &x), &y) in acc.iter_mut().zip(x).zip(y) {
-        *a = *a + x * y;
+fn softmax_rows<T: Scalar>(scores: &[T], (s, w): (usize, usize), p: &mut [T], fast_exp: bool) {
+    for (p_i, sc_i) in p.chunks_exact_mut(s).zip(scores.chunks_exact(w)) {
+        let max = sc_i[..s].iter().fold(T::neg_infinity(), |m, &v| m.max(v));
+        p_i.iter_mut().zip(sc_i).for_each(|(e, &v)| *e = v - max);
     }
-}
-
-/// acc (n) += Σ_j a[j] ⊙ b[j] over the rows of two (rows, n) blocks, rows in order.
-#[inline(always)]
-fn block_dot<T: Scalar>(acc: &mut [T], a: &[T], b: &[T]) {
-    let n = acc.len();
-    for (ra, rb) in a.chunks_exact(n).zip(b.chunks_exact(n)) {
-        mul_add(acc, ra, rb);
-    }
-}
-
-/// acc[j] += w ⊙ x[j] for every row j of two (rows, n) blocks.
-#[inline(always)]
-fn block_axpy<T: Scalar>(acc: &mut [T], w: &[T], x: &[T]) {
-    let n = w.len();
-    for (ra, rx) in acc.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
-        mul_add(ra, w, rx);
-    }
-}
-
-/// Where a head's block lies in a transposed chunk of qkv (seq·3·dim, n): token s, part
-/// (0 q, 1 k, 2 v) and head h occupy the hd consecutive rows from (s·3 + part)·dim + h·hd, that
-/// is one contiguous (hd, n) block.
-#[derive(Clone, Copy)]
-struct Blocks {
-    dim: usize,
-    hd: usize,
-    n: usize,
-}
-
-impl Blocks {
-    fn range(&self, s: usize, part: usize, h: usize) -> std::ops::Range<usize> {
-        let start = ((s * 3 + part) * self.dim + h * self.hd) * self.n;
-        start..start + self.hd * self.n
+    exp_in_place(p, fast_exp);
+    for p_i in p.chunks_exact_mut(s) {
+        let sum = p_i.iter().fold(T::zero(), |acc, &e| acc + e);
+        p_i.iter_mut().for_each(|e| *e = *e / sum);
     }
 }
 
@@ -100,37 +87,37 @@ pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<
     let mut out = vec![T::zero(); d.batch * s * dim];
     let mut probs = vec![T::zero(); d.batch * heads * s * s];
     let avx2 = has_avx2();
-    out.par_chunks_mut(LANES * s * dim)
-        .zip(probs.par_chunks_mut(LANES * heads * s * s))
-        .zip(qkv.par_chunks(LANES * s * 3 * dim))
+    out.par_chunks_mut(SEQS_PER_TASK * s * dim)
+        .zip(probs.par_chunks_mut(SEQS_PER_TASK * heads * s * s))
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
         .for_each(|((out_c, probs_c), qkv_c)| {
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
-                return unsafe { forward_chunk_avx2(qkv_c, out_c, probs_c, d) };
+                return unsafe { forward_seqs_avx2(qkv_c, out_c, probs_c, d) };
             }
-            forward_chunk(qkv_c, out_c, probs_c, d, avx2) // avx2 is false here
+            forward_seqs(qkv_c, out_c, probs_c, d, avx2) // avx2 is false here
         });
     Ok((out, probs))
 }
 
-/// `forward_chunk` compiled for AVX2: the same operations on twice as many lanes per
+/// `forward_seqs` compiled for AVX2: the same operations on twice as many lanes per
 /// instruction (no FMA, so the results are bit for bit those of the SSE2 build).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn forward_chunk_avx2<T: Scalar>(
+unsafe fn forward_seqs_avx2<T: Scalar>(
     qkv_c: &[T],
     out_c: &mut [T],
     probs_c: &mut [T],
     d: AttnDims,
 ) {
-    forward_chunk(qkv_c, out_c, probs_c, d, true)
+    forward_seqs(qkv_c, out_c, probs_c, d, true)
 }
 
-/// One chunk of ≤ LANES sequences: qkv_c (n, seq·3·dim) → out_c (n, seq·dim) and
+/// Whole sequences: qkv_c (n, seq·3·dim) → out_c (n, seq·dim) (zero on entry) and
 /// probs_c (n, heads·seq·seq).
 #[inline(always)]
-fn forward_chunk<T: Scalar>(
+fn forward_seqs<T: Scalar>(
     qkv_c: &[T],
     out_c: &mut [T],
     probs_c: &mut [T],
@@ -139,50 +126,38 @@ fn forward_chunk<T: Scalar>(
 ) {
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let scale: T = q_scale(hd);
-    let n = qkv_c.len() / (s * 3 * dim); // sequences in this chunk, ≤ LANES
-    let at = Blocks { dim, hd, n };
-    let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
-    transpose(qkv_c, n, s * 3 * dim, &mut x, avx2);
-    let mut out_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
-    let mut probs_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
-    let mut qs = vec![T::zero(); hd * n]; // (hd, n)
-    let (mut max, mut sum) = (vec![T::zero(); n], vec![T::zero(); n]);
-    for h in 0..heads {
-        for i in 0..s {
-            let q = &x[at.range(i, 0, h)];
-            qs.iter_mut().zip(q).for_each(|(a, &b)| *a = b * scale);
-            // scores[t] = Σ_j qs[j] ⊙ k[t, j]
-            let p_i = &mut probs_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
-            for (t, score) in p_i.chunks_exact_mut(n).enumerate() {
-                block_dot(score, &qs, &x[at.range(t, 1, h)]);
+    let w = width(s);
+    let fast_exp = expf::fast::<T>();
+    let mut kt = vec![T::zero(); dim * w]; // (dim, w): the sequence's k, transposed
+    let mut qs = vec![T::zero(); s * hd]; // (seq, hd): one head's q·√(1/hd)
+    let mut scores = vec![T::zero(); s * w]; // (seq, w)
+    for ((x, o), p) in qkv_c
+        .chunks_exact(s * 3 * dim)
+        .zip(out_c.chunks_exact_mut(s * dim))
+        .zip(probs_c.chunks_exact_mut(heads * s * s))
+    {
+        transpose(&x[dim..], (s, dim, 3 * dim), &mut kt, w, avx2);
+        for h in 0..heads {
+            for (qs_i, q_i) in qs.chunks_exact_mut(hd).zip(x.chunks_exact(3 * dim)) {
+                let q_i = &q_i[h * hd..][..hd];
+                qs_i.iter_mut().zip(q_i).for_each(|(a, &b)| *a = b * scale);
             }
-            // Softmax over t, per lane, stabilised by the maximum.
-            max.fill(T::neg_infinity());
-            for score in p_i.chunks_exact(n) {
-                max.iter_mut().zip(score).for_each(|(m, &v)| *m = m.max(v));
-            }
-            sum.fill(T::zero());
-            for score in p_i.chunks_exact_mut(n) {
-                for ((v, &m), acc) in score.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
-                    *v = (*v - m).exp();
-                    *acc = *acc + *v;
-                }
-            }
-            for score in p_i.chunks_exact_mut(n) {
-                score
-                    .iter_mut()
-                    .zip(sum.iter())
-                    .for_each(|(v, &z)| *v = *v / z);
-            }
-            // out[i, j] = Σ_t p[t] ⊙ v[t, j]
-            let o = &mut out_t[(i * dim + h * hd) * n..][..hd * n];
-            for (t, p) in p_i.chunks_exact(n).enumerate() {
-                block_axpy(o, p, &x[at.range(t, 2, h)]);
-            }
+            let kt_h = Mat::new(&kt[h * hd * w..], w);
+            gemm((s, w, hd), Mat::new(&qs, hd), kt_h, &mut scores, w, false);
+            let p_h = &mut p[h * s * s..][..s * s];
+            softmax_rows(&scores, (s, w), p_h, fast_exp);
+            // out = P·v
+            let v_h = Mat::new(&x[2 * dim + h * hd..], 3 * dim);
+            gemm(
+                (s, hd, s),
+                Mat::new(p_h, s),
+                v_h,
+                &mut o[h * hd..],
+                dim,
+                false,
+            );
         }
     }
-    transpose(&out_t, s * dim, n, out_c, avx2);
-    transpose(&probs_t, heads * s * s, n, probs_c, avx2);
 }
 
 /// With P = probs, dO = dout (per sequence and head):
@@ -201,28 +176,68 @@ pub(super) fn backward<T: Scalar>(
     check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
     check_len("attention_bwd", "dqkv", dqkv, d.batch * s * 3 * dim)?;
     let avx2 = has_avx2();
-    dqkv.par_chunks_mut(LANES * s * 3 * dim)
-        .zip(qkv.par_chunks(LANES * s * 3 * dim))
-        .zip(probs.par_chunks(LANES * heads * s * s))
-        .zip(dout.par_chunks(LANES * s * dim))
+    // dqkv is usually a fresh buffer of zeros. Up to a few MB it is still cached when the heads
+    // add into it piece by piece; a larger one is better written per sequence through a staging
+    // buffer (1-thread backward, D = 128: 3.3 → 2.2 ms, D = 256: 6.9 → 4.4 ms; at D = 64, 3 MB,
+    // direct: 1.1 ms against 1.3 ms staged).
+    let staged = std::mem::size_of_val(dqkv) > STAGE_ABOVE_BYTES;
+    dqkv.par_chunks_mut(SEQS_PER_TASK * s * 3 * dim)
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .zip(probs.par_chunks(SEQS_PER_TASK * heads * s * s))
+        .zip(dout.par_chunks(SEQS_PER_TASK * s * dim))
         .for_each(|(((dqkv_c, qkv_c), probs_c), dout_c)| {
-            let chunk = Chunk {
+            let seqs = Seqs {
                 qkv_c,
                 probs_c,
                 dout_c,
             };
-            #[cfg(target_arch = "x86_64")]
-            if avx2 {
-                // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
-                return unsafe { backward_chunk_avx2(chunk, dqkv_c, d) };
-            }
-            backward_chunk(chunk, dqkv_c, d, avx2) // avx2 is false here
+            let dest = if staged {
+                Dest::StagedAdd(dqkv_c)
+            } else {
+                Dest::Add(dqkv_c)
+            };
+            backward_dispatch(seqs, dest, d, avx2);
         });
     Ok(())
 }
 
-/// The inputs of one backward chunk of n ≤ LANES sequences.
-struct Chunk<'a, T> {
+/// `backward` into a new buffer, written sequence by sequence without a zero fill first (the
+/// fill and the reads of the zeros were a fifth of a two-thread D = 64 step, with the other
+/// first-contribution gradients).
+pub(super) fn backward_new<T: Scalar>(
+    qkv: &[T],
+    probs: &[T],
+    dout: &[T],
+    d: AttnDims,
+) -> Result<Vec<T>> {
+    check("attention_bwd", qkv, d)?;
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    check_len("attention_bwd", "probs", probs, d.batch * heads * s * s)?;
+    check_len("attention_bwd", "dout", dout, d.batch * s * dim)?;
+    let avx2 = has_avx2();
+    let len = qkv.len();
+    let mut dqkv = Vec::with_capacity(len);
+    dqkv.spare_capacity_mut()[..len]
+        .par_chunks_mut(SEQS_PER_TASK * s * 3 * dim)
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .zip(probs.par_chunks(SEQS_PER_TASK * heads * s * s))
+        .zip(dout.par_chunks(SEQS_PER_TASK * s * dim))
+        .for_each(|(((dqkv_c, qkv_c), probs_c), dout_c)| {
+            let seqs = Seqs {
+                qkv_c,
+                probs_c,
+                dout_c,
+            };
+            backward_dispatch(seqs, Dest::Write(dqkv_c), d, avx2);
+        });
+    // SAFETY: the capacity is at least len, and `Dest::Write` writes every element of each
+    // chunk (each sequence's whole staged gradient), the chunks covering 0..len.
+    unsafe { dqkv.set_len(len) };
+    Ok(dqkv)
+}
+
+/// The inputs of the backward for n whole sequences.
+struct Seqs<'a, T> {
     /// (n, seq·3·dim)
     qkv_c: &'a [T],
     /// (n, heads·seq·seq)
@@ -231,62 +246,131 @@ struct Chunk<'a, T> {
     dout_c: &'a [T],
 }
 
-/// `backward_chunk` compiled for AVX2 (see `forward_chunk_avx2`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn backward_chunk_avx2<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims) {
-    backward_chunk(chunk, dqkv_c, d, true)
+/// Where the backward puts the gradient of n whole sequences, (n, seq·3·dim).
+enum Dest<'a, T> {
+    /// Added head by head straight into it.
+    Add(&'a mut [T]),
+    /// Each sequence staged in cache, then added in one contiguous pass.
+    StagedAdd(&'a mut [T]),
+    /// Each sequence staged in cache, then written into unused capacity.
+    Write(&'a mut [MaybeUninit<T>]),
 }
 
-/// One chunk: dqkv_c (n, seq·3·dim) += the gradient through attention.
+/// `backward_seqs` in its AVX2 build where the CPU has AVX2.
 #[inline(always)]
-fn backward_chunk<T: Scalar>(chunk: Chunk<'_, T>, dqkv_c: &mut [T], d: AttnDims, avx2: bool) {
-    let Chunk {
-        qkv_c,
-        probs_c,
-        dout_c,
-    } = chunk;
-    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
-    let scale: T = q_scale(hd);
-    let n = qkv_c.len() / (s * 3 * dim);
-    let at = Blocks { dim, hd, n };
-    let mut x = vec![T::zero(); s * 3 * dim * n]; // (seq·3·dim, n)
-    transpose(qkv_c, n, s * 3 * dim, &mut x, avx2);
-    let mut p_t = vec![T::zero(); heads * s * s * n]; // (heads·seq·seq, n)
-    transpose(probs_c, n, heads * s * s, &mut p_t, avx2);
-    let mut g_t = vec![T::zero(); s * dim * n]; // (seq·dim, n)
-    transpose(dout_c, n, s * dim, &mut g_t, avx2);
-    let mut dx = vec![T::zero(); s * 3 * dim * n]; // the gradient, transposed like x
-    let mut ds = vec![T::zero(); s * n]; // (seq, n)
-    let mut c = vec![T::zero(); n];
-    for h in 0..heads {
-        for i in 0..s {
-            let p_i = &p_t[(h * s + i) * s * n..][..s * n]; // (seq, n)
-            let g = &g_t[(i * dim + h * hd) * n..][..hd * n]; // (hd, n)
-                                                              // dP[t] = Σ_j g[j] ⊙ v[t, j]
-            ds.fill(T::zero());
-            for (t, dp) in ds.chunks_exact_mut(n).enumerate() {
-                block_dot(dp, g, &x[at.range(t, 2, h)]);
+fn backward_dispatch<T: Scalar>(seqs: Seqs<'_, T>, dest: Dest<'_, T>, d: AttnDims, avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
+        return unsafe { backward_seqs_avx2(seqs, dest, d) };
+    }
+    backward_seqs(seqs, dest, d, avx2) // avx2 is false here
+}
+
+/// `backward_seqs` compiled for AVX2 (see `forward_seqs_avx2`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn backward_seqs_avx2<T: Scalar>(seqs: Seqs<'_, T>, dest: Dest<'_, T>, d: AttnDims) {
+    backward_seqs(seqs, dest, d, true)
+}
+
+/// Whole sequences: the gradient through attention into `dest`.
+#[inline(always)]
+fn backward_seqs<T: Scalar>(seqs: Seqs<'_, T>, mut dest: Dest<'_, T>, d: AttnDims, avx2: bool) {
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    let w = width(s);
+    let mut work = Work {
+        vt: vec![T::zero(); dim * w],
+        dp: vec![T::zero(); s * w],
+        ds: vec![T::zero(); s * s],
+    };
+    let len = s * 3 * dim; // one sequence of qkv or dqkv
+    let staged = !matches!(dest, Dest::Add(_));
+    let mut staging = vec![T::zero(); if staged { len } else { 0 }];
+    for (b, ((x, p), g)) in seqs
+        .qkv_c
+        .chunks_exact(len)
+        .zip(seqs.probs_c.chunks_exact(heads * s * s))
+        .zip(seqs.dout_c.chunks_exact(s * dim))
+        .enumerate()
+    {
+        transpose(&x[2 * dim..], (s, dim, 3 * dim), &mut work.vt, w, avx2);
+        // Separate calls with constant `add`, so that each inlines with its own store.
+        match &mut dest {
+            Dest::Add(dx) => {
+                sequence_backward((x, p, g), &mut dx[b * len..][..len], true, d, &mut work)
             }
-            // dS[t] = P[t] ⊙ (dP[t] − Σ_t' P[t'] ⊙ dP[t']), then scaled by √(1/hd)
-            c.fill(T::zero());
-            for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)) {
-                mul_add(&mut c, p, dp);
+            Dest::StagedAdd(dx) => {
+                sequence_backward((x, p, g), &mut staging, false, d, &mut work);
+                let dx = &mut dx[b * len..][..len];
+                dx.iter_mut().zip(&staging).for_each(|(a, &v)| *a = *a + v);
             }
-            for (p, dp) in p_i.chunks_exact(n).zip(ds.chunks_exact_mut(n)) {
-                for ((v, &pv), &cv) in dp.iter_mut().zip(p).zip(c.iter()) {
-                    *v = pv * (*v - cv) * scale;
-                }
-            }
-            // dQ[i] += Σ_t dS[t] ⊙ k[t]; dK[t] += dS[t] ⊙ q[i]; dV[t] += P[t] ⊙ g
-            for (t, (p, sds)) in p_i.chunks_exact(n).zip(ds.chunks_exact(n)).enumerate() {
-                block_axpy(&mut dx[at.range(i, 0, h)], sds, &x[at.range(t, 1, h)]);
-                block_axpy(&mut dx[at.range(t, 1, h)], sds, &x[at.range(i, 0, h)]);
-                block_axpy(&mut dx[at.range(t, 2, h)], p, g);
+            Dest::Write(dx) => {
+                sequence_backward((x, p, g), &mut staging, false, d, &mut work);
+                let dx = &mut dx[b * len..][..len];
+                dx.iter_mut().zip(&staging).for_each(|(a, &v)| {
+                    a.write(v);
+                });
             }
         }
     }
-    transpose_add(&dx, n, s * 3 * dim, dqkv_c, avx2);
+}
+
+/// The scratch buffers of the backward.
+struct Work<T> {
+    /// (dim, w): the sequence's v, transposed (filled by the caller)
+    vt: Vec<T>,
+    /// (seq, w): dP of one head
+    dp: Vec<T>,
+    /// (i, t): √(1/hd)·dS of one head
+    ds: Vec<T>,
+}
+
+/// One sequence, every head: grad (seq, 3·dim) = (or += when `add`) the gradient through
+/// attention, given its qkv x (seq, 3·dim), probs p (heads, seq, seq) and dout g (seq, dim).
+#[inline(always)]
+fn sequence_backward<T: Scalar>(
+    (x, p, g): (&[T], &[T], &[T]),
+    grad: &mut [T],
+    add: bool,
+    d: AttnDims,
+    work: &mut Work<T>,
+) {
+    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    let scale: T = q_scale(hd);
+    let w = width(s);
+    let Work { vt, dp, ds } = work;
+    for h in 0..d.heads {
+        let g_h = Mat::new(&g[h * hd..], dim);
+        let p_h = &p[h * s * s..][..s * s];
+        // dP = dO·vᵀ
+        let vt_h = Mat::new(&vt[h * hd * w..], w);
+        gemm((s, w, hd), g_h, vt_h, dp, w, false);
+        for ((p_i, dp_i), ds_i) in p_h
+            .chunks_exact(s)
+            .zip(dp.chunks_exact(w))
+            .zip(ds.chunks_exact_mut(s))
+        {
+            let c = p_i
+                .iter()
+                .zip(dp_i)
+                .fold(T::zero(), |c, (&pv, &v)| c + pv * v);
+            for ((o, &pv), &v) in ds_i.iter_mut().zip(p_i).zip(dp_i) {
+                *o = pv * (v - c) * scale;
+            }
+        }
+        let (q_h, k_h) = (
+            Mat::new(&x[h * hd..], 3 * dim),
+            Mat::new(&x[dim + h * hd..], 3 * dim),
+        );
+        // dQ (+)= dS·k; dK (+)= dSᵀ·q; dV (+)= Pᵀ·dO
+        let dims = (s, hd, s);
+        let (ds_m, ds_t) = (Mat::new(ds, s), Mat::transposed(ds, s));
+        gemm(dims, ds_m, k_h, &mut grad[h * hd..], 3 * dim, add);
+        gemm(dims, ds_t, q_h, &mut grad[dim + h * hd..], 3 * dim, add);
+        let p_t = Mat::transposed(p_h, s);
+        gemm(dims, p_t, g_h, &mut grad[2 * dim + h * hd..], 3 * dim, add);
+    }
 }
 
 #[cfg(test)]
@@ -294,22 +378,33 @@ mod tests {
     use super::*;
     use crate::rng::Rng;
 
+    fn inputs(d: AttnDims, seed: u64) -> (Vec<f64>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
+        let qkv = (0..d.batch * d.seq * 3 * d.dim())
+            .map(|_| rng.normal())
+            .collect();
+        let dout = (0..d.batch * d.seq * d.dim())
+            .map(|_| rng.normal())
+            .collect();
+        (qkv, dout)
+    }
+
+    fn to32(v: &[f64]) -> Vec<f32> {
+        v.iter().map(|&x| x as f32).collect()
+    }
+
     #[test]
-    fn f32_agrees_with_f64_across_chunk_and_block_edges() {
-        // batch 37 = a full chunk of 32 plus 5; dim 24 (2 heads of 12): the f32 path runs the
-        // 8×8 register transposes where the CPU has AVX2, and their scalar edges. Values of
-        // size ~1 summed over ≤ 12 terms at a time: f32 rounding stays below ~1e-5, so 1e-4
-        // absolute; a misplaced element would be off by ~1.
+    fn f32_agrees_with_f64_across_task_and_lane_edges() {
+        // batch 37 = two tasks of 16 plus 5; seq 8; dim 24 (2 heads of 12: a group of 8 lanes
+        // and 4 left over). Values of size ~1 summed over ≤ 12 terms at a time: f32 rounding
+        // stays below ~1e-5, so 1e-4 absolute; a misplaced element would be off by ~1.
         let d = AttnDims {
             batch: 37,
             seq: 8,
             heads: 2,
             head_dim: 12,
         };
-        let mut rng = Rng::new(11);
-        let qkv: Vec<f64> = (0..37 * 8 * 72).map(|_| rng.normal()).collect();
-        let dout: Vec<f64> = (0..37 * 8 * 24).map(|_| rng.normal()).collect();
-        let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (qkv, dout) = inputs(d, 11);
         let (out64, p64) = forward(&qkv, d).unwrap();
         let (out32, p32) = forward(&to32(&qkv), d).unwrap();
         let mut g64 = vec![0.0; qkv.len()];
@@ -327,6 +422,43 @@ mod tests {
                 .map(|(x, &y)| (x - y as f64).abs())
                 .fold(0.0, f64::max);
             assert!(worst < 1e-4, "{name}: f32 and f64 differ by {worst:e}");
+        }
+    }
+
+    #[test]
+    fn the_avx2_build_gives_the_plain_builds_bits() {
+        // seq 8 and head_dim 16 take the register transposes and full lane groups on AVX2;
+        // seq 11 and head_dim 5 the ragged edges. Compared with the plain build on one task.
+        for (seq, heads, head_dim) in [(8, 4, 16), (11, 3, 5)] {
+            let d = AttnDims {
+                batch: 21,
+                seq,
+                heads,
+                head_dim,
+            };
+            let (qkv, dout) = inputs(d, 5);
+            let (qkv, dout) = (to32(&qkv), to32(&dout));
+            let (out, probs) = forward(&qkv, d).unwrap();
+            let mut dqkv = vec![0.5f32; qkv.len()];
+            backward(&qkv, &probs, &dout, d, &mut dqkv).unwrap();
+            let mut plain_out = vec![0.0f32; out.len()];
+            let mut plain_probs = vec![0.0f32; probs.len()];
+            forward_seqs(&qkv, &mut plain_out, &mut plain_probs, d, false);
+            let mut plain_dqkv = vec![0.5f32; qkv.len()];
+            let seqs = Seqs {
+                qkv_c: &qkv,
+                probs_c: &plain_probs,
+                dout_c: &dout,
+            };
+            backward_seqs(seqs, Dest::StagedAdd(&mut plain_dqkv), d, false);
+            assert_eq!(out, plain_out, "out, seq {seq}");
+            assert_eq!(probs, plain_probs, "probs, seq {seq}");
+            assert_eq!(dqkv, plain_dqkv, "dqkv, seq {seq}");
+            // Into a new buffer: the gradient added into zeros.
+            let mut from_zeros = vec![0.0f32; qkv.len()];
+            backward(&qkv, &probs, &dout, d, &mut from_zeros).unwrap();
+            let new = backward_new(&qkv, &probs, &dout, d).unwrap();
+            assert_eq!(new, from_zeros, "dqkv into a new buffer, seq {seq}");
         }
     }
 }

@@ -63,9 +63,9 @@ pub(super) fn linear_forward<T: Scalar>(
     check_len("linear_fwd", "x", x, m * k)?;
     check_len("linear_fwd", "w", w, n * k)?;
     check_len("linear_fwd", "bias", bias, n)?;
-    let mut y = vec![T::zero(); m * n];
-    y.chunks_exact_mut(n)
-        .for_each(|row| row.copy_from_slice(bias));
+    // Each row starts as the bias (built directly, without a zero fill first).
+    let mut y = Vec::with_capacity(m * n);
+    (0..m).for_each(|_| y.extend_from_slice(bias));
     gemm_rows(
         view(x, m, k)?,
         view(w, n, k)?.t(),

@@ -82,18 +82,94 @@ pub(super) fn backward<T: Scalar>(
     dgamma: &mut [T],
     dbeta: &mut [T],
 ) -> Result<()> {
+    let input = Input {
+        x,
+        gamma,
+        saved,
+        dy,
+    };
+    check_bwd(&input, (rows, d), dgamma, dbeta)?;
+    check_len("layernorm_bwd", "dx", dx, rows * d)?;
+    dx_rows(&input, d, dx, |o, v| *o = *o + v);
+    affine_grads(&input, d, dgamma, dbeta);
+    Ok(())
+}
+
+/// `backward` with dx a new buffer, written row by row without a zero fill first.
+pub(super) fn backward_new<T: Scalar>(
+    x: &[T],
+    gamma: &[T],
+    saved: &LayerNormOut<Vec<T>>,
+    dy: &[T],
+    (rows, d): (usize, usize),
+    (dgamma, dbeta): (&mut [T], &mut [T]),
+) -> Result<Vec<T>> {
+    let input = Input {
+        x,
+        gamma,
+        saved,
+        dy,
+    };
+    check_bwd(&input, (rows, d), dgamma, dbeta)?;
+    let mut dx = Vec::with_capacity(rows * d);
+    dx_rows(
+        &input,
+        d,
+        &mut dx.spare_capacity_mut()[..rows * d],
+        |o, v| {
+            o.write(v);
+        },
+    );
+    // SAFETY: the capacity is at least rows·d, and `dx_rows` stores every element of its
+    // rows·d output (one d-row per row of x, whose length was checked).
+    unsafe { dx.set_len(rows * d) };
+    affine_grads(&input, d, dgamma, dbeta);
+    Ok(dx)
+}
+
+/// The inputs of the backward.
+struct Input<'a, T> {
+    x: &'a [T],
+    gamma: &'a [T],
+    saved: &'a LayerNormOut<Vec<T>>,
+    dy: &'a [T],
+}
+
+fn check_bwd<T>(
+    input: &Input<'_, T>,
+    (rows, d): (usize, usize),
+    dgamma: &[T],
+    dbeta: &[T],
+) -> Result<()> {
     let op = "layernorm_bwd";
     check_sizes(op, &[("rows", rows), ("d", d)])?;
-    check_len(op, "x", x, rows * d)?;
-    check_len(op, "gamma", gamma, d)?;
-    check_len(op, "mean", &saved.mean, rows)?;
-    check_len(op, "rstd", &saved.rstd, rows)?;
-    check_len(op, "dy", dy, rows * d)?;
-    check_len(op, "dx", dx, rows * d)?;
+    check_len(op, "x", input.x, rows * d)?;
+    check_len(op, "gamma", input.gamma, d)?;
+    check_len(op, "mean", &input.saved.mean, rows)?;
+    check_len(op, "rstd", &input.saved.rstd, rows)?;
+    check_len(op, "dy", input.dy, rows * d)?;
     check_len(op, "dgamma", dgamma, d)?;
-    check_len(op, "dbeta", dbeta, d)?;
+    check_len(op, "dbeta", dbeta, d)
+}
+
+fn xhat<T: Scalar>(v: T, m: T, r: T) -> T {
+    (v - m) * r
+}
+
+/// store(dx[i], rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))) for every element, rows in parallel.
+fn dx_rows<T: Scalar, O: Send>(
+    input: &Input<'_, T>,
+    d: usize,
+    dx: &mut [O],
+    store: impl Fn(&mut O, T) + Sync,
+) {
+    let Input {
+        x,
+        gamma,
+        saved,
+        dy,
+    } = *input;
     let n: T = Scalar::from_f64(d as f64);
-    let xhat = |v: T, m: T, r: T| (v - m) * r;
     dx.par_chunks_mut(d)
         .zip(x.par_chunks(d))
         .zip(dy.par_chunks(d))
@@ -103,9 +179,14 @@ pub(super) fn backward<T: Scalar>(
             let mean_g = lanes_sum(dyr, gamma, xr, |g, w, _| g * w) / n;
             let mean_gx = lanes_sum(dyr, gamma, xr, |g, w, v| g * w * xhat(v, m, r)) / n;
             for (((o, &v), &g), &w) in dxr.iter_mut().zip(xr).zip(dyr).zip(gamma) {
-                *o = *o + r * (g * w - mean_g - xhat(v, m, r) * mean_gx);
+                store(o, r * (g * w - mean_g - xhat(v, m, r) * mean_gx));
             }
         });
+}
+
+/// dgamma += Σ_rows dy ⊙ x̂; dbeta += Σ_rows dy, rows in order.
+fn affine_grads<T: Scalar>(input: &Input<'_, T>, d: usize, dgamma: &mut [T], dbeta: &mut [T]) {
+    let Input { x, saved, dy, .. } = *input;
     for ((xr, dyr), (&m, &r)) in x
         .chunks_exact(d)
         .zip(dy.chunks_exact(d))
@@ -116,5 +197,4 @@ pub(super) fn backward<T: Scalar>(
             *db = *db + g;
         }
     }
-    Ok(())
 }
