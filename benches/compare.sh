@@ -6,6 +6,7 @@
 # Needs python3 with torch and numpy for the baselines (`python3 -m pip install torch numpy`);
 # without them only mha-cv's own figures are printed. Run it on a quiet machine.
 set -euo pipefail
+train=${1:-}  # read now: `set --` below reuses the positional parameters
 cd "$(dirname "$0")/.."
 proto=${PROTOTYPE:-../shared/seed/mha_cv_prototype.py}
 tmp=$(mktemp -d)
@@ -55,7 +56,7 @@ if have_torch; then
 fi
 
 # One training step (optional: criterion takes minutes).
-if [ "${1:-}" = "--train" ]; then
+if [ "$train" = "--train" ]; then
     cargo bench --bench train_step 2>&1 | grep -E "^train_step|time:" | tee "$tmp/train.txt"
     have_torch && python3 scripts/torch_train_step.py --threads 2 | tee -a "$tmp/train.txt"
 fi
