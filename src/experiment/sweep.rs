@@ -87,20 +87,21 @@ where
     R: Fn(ConfigKey, &dyn Fn(usize)) -> Result<ConfigResult> + Sync,
 {
     let keys = selected(settings, scope.shard);
-    let mut todo: Vec<usize> = (0..keys.len())
-        .filter(|&i| store.finished(&keys[i]).is_none())
-        .collect();
+    // Results by place in `keys`, handed to the observer in order as the prefix completes;
+    // those found in the folder are ready now, the others are to do.
+    let mut ready: BTreeMap<usize, (ConfigResult, bool)> = BTreeMap::new();
+    let mut todo: Vec<usize> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        match store.finished(key) {
+            Some(done) => {
+                ready.insert(i, (done.clone(), true));
+            }
+            None => todo.push(i),
+        }
+    }
     observer.begin(&keys, todo.len());
     let complete = scope.stop_after.is_none_or(|n| n >= todo.len());
     todo.truncate(scope.stop_after.unwrap_or(usize::MAX));
-
-    // Results by place in `keys`, handed to the observer in order as the prefix completes.
-    let mut ready: BTreeMap<usize, (ConfigResult, bool)> = BTreeMap::new();
-    for (i, key) in keys.iter().enumerate() {
-        if let Some(done) = store.finished(key) {
-            ready.insert(i, (done.clone(), true));
-        }
-    }
     let mut next_out = 0;
     let mut results = Vec::with_capacity(keys.len());
     let mut emit = |ready: &mut BTreeMap<usize, (ConfigResult, bool)>,
@@ -264,8 +265,9 @@ mod tests {
         dir
     }
 
-    /// Several configs at a time: the later configs are made to finish first, yet the observer
-    /// sees them in the sweep's order and the store holds them all.
+    /// Several configs at a time: the first config is slow, so the second runner finishes all
+    /// the later ones before it; yet the observer sees them in the sweep's order and the store
+    /// holds them all.
     #[test]
     fn parallel_configs_are_reported_in_the_sweep_order() {
         let dir = temp_dir("sweep-jobs");
@@ -275,7 +277,11 @@ mod tests {
             ..Default::default()
         };
         let slow_first = |key: ConfigKey, _: &dyn Fn(usize)| {
-            let ms = if key.dim == 64 { 60 } else { 1 };
+            let ms = if (key.dim, key.heads) == (64, 1) {
+                200
+            } else {
+                1
+            };
             std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(sample(key.dim, key.heads, key.seed))
         };
