@@ -14,9 +14,9 @@
 //! accumulate) is off by ≳ 1e-2.
 
 use mha_cv::backend::cpu::Cpu;
-use mha_cv::backend::{AttnDims, Backend, EmbedDims};
+use mha_cv::backend::{AttnDims, Backend, EmbedDims, HeadProjDims};
 use mha_cv::data::Dataset;
-use mha_cv::model::{init_params, DeviceData, HostParams, Model, ModelConfig, QkvPath};
+use mha_cv::model::{init_params, DeviceData, Factoring, HostParams, Model, ModelConfig};
 use mha_cv::rng::Rng;
 use mha_cv::tape::Tape;
 
@@ -257,6 +257,99 @@ fn attention_probs_are_row_softmaxes_of_scaled_scores() {
 }
 
 #[test]
+fn head_proj_backward() {
+    let mut rng = Rng::new(13);
+    let d = HeadProjDims {
+        rows: 11,
+        heads: 3,
+        head_dim: 5,
+    };
+    let dim = d.dim();
+    let src = randn(&mut rng, d.rows * 3 * dim, 1.0);
+    let w = randn(&mut rng, dim * dim, 0.5);
+    let r = randn(&mut rng, d.rows * d.heads * dim, 1.0);
+    let (dsrc0, dw0) = (
+        randn(&mut rng, src.len(), 1.0),
+        randn(&mut rng, w.len(), 1.0),
+    );
+    let (mut dsrc, mut dw) = (dsrc0.clone(), dw0.clone());
+    be().head_proj_bwd(&src, &w, &r, d, &mut dsrc, &mut dw)
+        .unwrap();
+    let f = |s: &[f64], w: &[f64]| {
+        dot(
+            &r,
+            &be().head_proj_fwd(&s.to_vec(), &w.to_vec(), d).unwrap(),
+        )
+    };
+    // dsrc is zero in the q and k columns: f does not read them (the difference sees that too).
+    assert_close(
+        "head_proj dsrc",
+        &added(&dsrc0, &dsrc),
+        &numeric_grad(&src, &|v| f(v, &w)),
+    );
+    assert_close(
+        "head_proj dw",
+        &added(&dw0, &dw),
+        &numeric_grad(&w, &|v| f(&src, v)),
+    );
+}
+
+#[test]
+fn attention_out_backward() {
+    let mut rng = Rng::new(14);
+    let d = AttnDims {
+        batch: 7,
+        seq: 5,
+        heads: 3,
+        head_dim: 5,
+    };
+    // Vocab 40: three tasks of the by-token pass (16 tokens each), the last one partial. Twelve
+    // tokens in use, so that many repeat (their rows must sum), the others never used.
+    let (dim, vocab) = (d.dim(), 40);
+    let ids: Vec<u32> = (0..d.batch * d.seq)
+        .map(|_| rng.below(12) as u32 * 3)
+        .collect();
+    let qkv = randn(&mut rng, d.batch * d.seq * 3 * dim, 1.5);
+    let tab_e = randn(&mut rng, vocab * d.heads * dim, 1.0);
+    let tab_p = randn(&mut rng, d.seq * d.heads * dim, 0.5);
+    let bias = randn(&mut rng, dim, 0.5);
+    let r = randn(&mut rng, d.batch * d.seq * dim, 1.0);
+    let (_, probs) = be()
+        .attention_out_fwd(&qkv, &ids, &tab_e, &tab_p, &bias, d, vocab)
+        .unwrap();
+    let g = be()
+        .attention_out_bwd(&qkv, &ids, (&tab_e, &tab_p), &probs, &r, d, vocab)
+        .unwrap();
+    type In<'a> = (&'a [f64], &'a [f64], &'a [f64], &'a [f64]);
+    let f = |(x, e, p, b): In<'_>| {
+        let (out, _) = be()
+            .attention_out_fwd(
+                &x.to_vec(),
+                &ids,
+                &e.to_vec(),
+                &p.to_vec(),
+                &b.to_vec(),
+                d,
+                vocab,
+            )
+            .unwrap();
+        dot(&r, &out)
+    };
+    let fd = |i: usize| -> Vec<f64> {
+        let all = [&qkv, &tab_e, &tab_p, &bias];
+        numeric_grad(all[i], &|v| {
+            let mut args = all.map(|a| a.as_slice());
+            args[i] = v;
+            f((args[0], args[1], args[2], args[3]))
+        })
+    };
+    assert_close("attention_out dqkv", &g.dqkv, &fd(0));
+    assert_close("attention_out dtab_e", &g.dtab_e, &fd(1));
+    assert_close("attention_out dtab_p", &g.dtab_p, &fd(2));
+    assert_close("attention_out dbias", &g.dbias, &fd(3));
+}
+
+#[test]
 fn layernorm_backward() {
     let mut rng = Rng::new(4);
     let (rows, d) = (35, 15);
@@ -452,12 +545,12 @@ fn small_model_inputs() -> (ModelConfig, HostParams<f64>, Dataset) {
     (cfg, params, data)
 }
 
-fn whole_model_gradients(path: QkvPath) {
+fn whole_model_gradients(path: Factoring) {
     let (cfg, params, data) = small_model_inputs();
     let backend = be();
     let dd = DeviceData::new(&backend, &data).unwrap();
     let mut model = Model::new(be(), cfg, &params).unwrap();
-    model.set_qkv_path(path);
+    model.set_factoring(path).unwrap();
     let trace = model.trace(&dd).unwrap();
     for (ti, t) in params.tensors.iter().enumerate() {
         let grad = trace
@@ -469,7 +562,7 @@ fn whole_model_gradients(path: QkvPath) {
             let mut p = params.clone();
             p.tensors[ti].data = v.to_vec();
             let mut m = Model::new(be(), cfg, &p).unwrap();
-            m.set_qkv_path(path);
+            m.set_factoring(path).unwrap();
             m.loss(&dd).unwrap()
         };
         let what = format!("model ({path:?}) d loss / d {}", t.name);
@@ -478,28 +571,36 @@ fn whole_model_gradients(path: QkvPath) {
 }
 
 #[test]
-fn whole_model_loss_per_token_qkv() {
-    whole_model_gradients(QkvPath::PerToken);
+fn whole_model_loss_per_token() {
+    whole_model_gradients(Factoring::PerToken);
 }
 
 #[test]
 fn whole_model_loss_factored_qkv() {
-    whole_model_gradients(QkvPath::Factored);
+    whole_model_gradients(Factoring::Qkv);
 }
 
 #[test]
-fn both_qkv_paths_agree_to_rounding() {
+fn whole_model_loss_factored_qkv_and_out() {
+    whole_model_gradients(Factoring::QkvAndOut);
+}
+
+#[test]
+fn all_three_factorings_agree_to_rounding() {
     let (cfg, params, data) = small_model_inputs();
     let backend = be();
     let dd = DeviceData::new(&backend, &data).unwrap();
     let run = |path| {
         let mut m = Model::new(be(), cfg, &params).unwrap();
-        m.set_qkv_path(path);
+        m.set_factoring(path).unwrap();
         m.trace(&dd).unwrap()
     };
-    let (a, b) = (run(QkvPath::PerToken), run(QkvPath::Factored));
+    let a = run(Factoring::PerToken);
     // The same sums in another order: values of size ≲ 10 agree to ~1e-14; allow 1e-12.
-    for (x, y) in a.iter().zip(&b) {
+    for (x, y) in [Factoring::Qkv, Factoring::QkvAndOut]
+        .into_iter()
+        .flat_map(|path| a.iter().zip(run(path)))
+    {
         assert_eq!((&x.name, &x.shape), (&y.name, &y.shape));
         let worst = x
             .data

@@ -18,7 +18,9 @@ use mha_cv::io::dataset::dataset_from_tensors;
 use mha_cv::io::params::params_from_tensors;
 use mha_cv::io::safetensors::read_tensors;
 use mha_cv::io::{find, AnyTensor};
-use mha_cv::model::{DeviceData, HostParams, HostTensor, Model, ModelConfig, PARAM_NAMES};
+use mha_cv::model::{
+    DeviceData, Factoring, HostParams, HostTensor, Model, ModelConfig, PARAM_NAMES,
+};
 
 const STEPS: usize = 5;
 
@@ -65,8 +67,9 @@ fn compare_step<T: Scalar>(
     }
 }
 
-/// Runs the whole comparison for one fixture in precision `T`.
-fn parity<T: Scalar>(file: &str, tol: Tol)
+/// Runs the whole comparison for one fixture in precision `T`, with the model computing its
+/// projections as `factoring` says.
+fn parity<T: Scalar>(file: &str, tol: Tol, factoring: Factoring)
 where
     Cpu<T>: Backend<T = T>,
 {
@@ -80,6 +83,7 @@ where
     let backend = Cpu::<T>::new();
     let device_data = DeviceData::new(&backend, &data).unwrap();
     let mut model = Model::new(backend, config(), &init).unwrap();
+    model.set_factoring(factoring).unwrap();
     let held = model.params().unwrap();
     for name in PARAM_NAMES {
         let ours = held.get(name).unwrap();
@@ -122,6 +126,7 @@ where
     let backend = Cpu::<T>::new();
     let device_data = DeviceData::new(&backend, &data).unwrap();
     let mut model = Model::new(backend, config(), &init).unwrap();
+    model.set_factoring(factoring).unwrap();
     let mut losses = Vec::with_capacity(STEPS);
     for t in 1..=STEPS {
         losses.push(model.train_step(&device_data, LR).unwrap());
@@ -132,15 +137,21 @@ where
     let reference = find(&path, &tensors, "losses").unwrap();
     report.compare_scaled("losses", (&[STEPS], &losses), reference, tol.rel);
 
-    report.finish(file, &tensors);
+    report.finish(&format!("{file} ({factoring:?})"), &tensors);
 }
+
+const PATHS: [Factoring; 3] = [Factoring::PerToken, Factoring::Qkv, Factoring::QkvAndOut];
 
 #[test]
 fn f64_model_matches_pytorch_f64() {
-    parity::<f64>("torch_ref_f64.safetensors", F64_TOL);
+    for path in PATHS {
+        parity::<f64>("torch_ref_f64.safetensors", F64_TOL, path);
+    }
 }
 
 #[test]
 fn f32_model_matches_pytorch_f32() {
-    parity::<f32>("torch_ref_f32.safetensors", F32_TOL);
+    for path in PATHS {
+        parity::<f32>("torch_ref_f32.safetensors", F32_TOL, path);
+    }
 }

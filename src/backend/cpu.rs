@@ -7,14 +7,18 @@
 
 use std::marker::PhantomData;
 
-use crate::backend::{AdamStep, AttnDims, Backend, EmbedDims, LayerNormOut, Scalar};
+use crate::backend::{
+    AdamStep, AttnDims, AttnOutGrads, Backend, EmbedDims, HeadProjDims, LayerNormOut, Scalar,
+};
 use crate::error::{Error, Result};
 
 mod adam;
 mod attention;
+mod attention_out;
 mod embed;
 mod expf;
 mod gemm;
+mod head_proj;
 mod heap;
 mod layernorm;
 mod loss;
@@ -171,6 +175,52 @@ impl<T: Scalar> Backend for Cpu<T> {
         d: AttnDims,
     ) -> Result<Vec<T>> {
         attention::backward_new(qkv, probs, dout, d)
+    }
+
+    fn has_attention_out(&self) -> bool {
+        true
+    }
+
+    fn head_proj_fwd(&self, src: &Vec<T>, w: &Vec<T>, d: HeadProjDims) -> Result<Vec<T>> {
+        head_proj::forward(src, w, d)
+    }
+
+    fn head_proj_bwd(
+        &self,
+        src: &Vec<T>,
+        w: &Vec<T>,
+        dtab: &Vec<T>,
+        d: HeadProjDims,
+        dsrc: &mut Vec<T>,
+        dw: &mut Vec<T>,
+    ) -> Result<()> {
+        head_proj::backward(src, w, dtab, d, dsrc, dw)
+    }
+
+    fn attention_out_fwd(
+        &self,
+        qkv: &Vec<T>,
+        ids: &Vec<u32>,
+        tab_e: &Vec<T>,
+        tab_p: &Vec<T>,
+        bias: &Vec<T>,
+        d: AttnDims,
+        vocab: usize,
+    ) -> Result<(Vec<T>, Vec<T>)> {
+        attention_out::forward((qkv, ids), (tab_e, tab_p), bias, d, vocab)
+    }
+
+    fn attention_out_bwd(
+        &self,
+        qkv: &Vec<T>,
+        ids: &Vec<u32>,
+        (tab_e, tab_p): (&Vec<T>, &Vec<T>),
+        probs: &Vec<T>,
+        dout: &Vec<T>,
+        d: AttnDims,
+        vocab: usize,
+    ) -> Result<AttnOutGrads<Vec<T>>> {
+        attention_out::backward((qkv, ids), (tab_e, tab_p), probs, dout, d, vocab)
     }
 
     fn layernorm_fwd(

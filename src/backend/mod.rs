@@ -8,7 +8,7 @@
 //!   variants (with default implementations) return the first contribution as a new buffer;
 //! - token ids and labels are `u32`, already validated against their ranges by the caller.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 pub mod cpu;
 #[cfg(feature = "cuda")]
@@ -76,6 +76,39 @@ impl AttnDims {
     pub fn dim(&self) -> usize {
         self.heads * self.head_dim
     }
+}
+
+/// Shape of the head projection op: src (rows, 3·heads·head_dim), tab (heads, rows, dim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadProjDims {
+    pub rows: usize,
+    pub heads: usize,
+    pub head_dim: usize,
+}
+
+impl HeadProjDims {
+    pub fn dim(&self) -> usize {
+        self.heads * self.head_dim
+    }
+}
+
+/// The gradients of `attention_out_bwd`.
+pub struct AttnOutGrads<Buf> {
+    /// (batch, seq, 3·dim), the v block zero
+    pub dqkv: Buf,
+    /// (heads, vocab, dim)
+    pub dtab_e: Buf,
+    /// (heads, seq, dim)
+    pub dtab_p: Buf,
+    /// (dim)
+    pub dbias: Buf,
+}
+
+/// The error of an op a backend does not implement.
+fn unsupported(op: &str) -> Error {
+    Error::device(format!(
+        "{op} is not implemented on this backend; train with model::Factoring::Qkv"
+    ))
 }
 
 /// One Adam update, PyTorch's single-tensor formula (torch/optim/adam.py, `_single_tensor_adam`):
@@ -197,6 +230,72 @@ pub trait Backend {
         let mut dqkv = self.zeros(d.batch * d.seq * 3 * d.dim())?;
         self.attention_bwd(qkv, probs, dout, d, &mut dqkv)?;
         Ok(dqkv)
+    }
+
+    /// Whether this backend has `head_proj_*` and `attention_out_*`, the ops of the factored
+    /// out-projection path (`model::Factoring::QkvAndOut`). The model takes that path only where
+    /// they exist; the defaults below are errors.
+    fn has_attention_out(&self) -> bool {
+        false
+    }
+
+    /// tab (heads, rows, dim): tab[h,r,:] = src[r, 2·dim + h·hd ..][..hd] · w[:, h·hd ..][..hd]ᵀ,
+    /// the value block of each row of src (rows, 3·dim) through head h's columns of the out
+    /// projection w (dim, dim).
+    fn head_proj_fwd(&self, src: &Self::Buf, w: &Self::Buf, d: HeadProjDims) -> Result<Self::Buf> {
+        let _ = (src, w, d);
+        Err(unsupported("head_proj_fwd"))
+    }
+    /// dsrc (rows, 3·dim) += dtab_h · w_h into head h's value columns (its q and k columns
+    /// untouched); dw (dim, dim) += dtab_hᵀ · src_h into head h's columns.
+    fn head_proj_bwd(
+        &self,
+        src: &Self::Buf,
+        w: &Self::Buf,
+        dtab: &Self::Buf,
+        d: HeadProjDims,
+        dsrc: &mut Self::Buf,
+        dw: &mut Self::Buf,
+    ) -> Result<()> {
+        let _ = (src, w, dtab, d, dsrc, dw);
+        Err(unsupported("head_proj_bwd"))
+    }
+
+    /// Attention followed by the out projection, on value rows already projected per head:
+    /// out (batch, seq, dim) = bias + Σ_h probs_h · y_h with y_h[s] = tab_e[h, ids[b,s]] + tab_p[h, s]
+    /// (tab_e (heads, vocab, dim), tab_p (heads, seq, dim), bias (dim)) and probs
+    /// (batch, heads, seq, seq) computed from qkv's q and k blocks as in `attention_fwd` (its v
+    /// block is not read). Returns (out, probs).
+    #[allow(clippy::too_many_arguments)]
+    fn attention_out_fwd(
+        &self,
+        qkv: &Self::Buf,
+        ids: &Self::Ids,
+        tab_e: &Self::Buf,
+        tab_p: &Self::Buf,
+        bias: &Self::Buf,
+        d: AttnDims,
+        vocab: usize,
+    ) -> Result<(Self::Buf, Self::Buf)> {
+        let _ = (qkv, ids, tab_e, tab_p, bias, d, vocab);
+        Err(unsupported("attention_out_fwd"))
+    }
+    /// The gradients of `attention_out_fwd` given dout (batch, seq, dim), as NEW buffers (the
+    /// tape sums them into what an input already has): dqkv (its v block zero), dtab_e, dtab_p,
+    /// dbias.
+    #[allow(clippy::too_many_arguments)]
+    fn attention_out_bwd(
+        &self,
+        qkv: &Self::Buf,
+        ids: &Self::Ids,
+        (tab_e, tab_p): (&Self::Buf, &Self::Buf),
+        probs: &Self::Buf,
+        dout: &Self::Buf,
+        d: AttnDims,
+        vocab: usize,
+    ) -> Result<AttnOutGrads<Self::Buf>> {
+        let _ = (qkv, ids, tab_e, tab_p, probs, dout, d, vocab);
+        Err(unsupported("attention_out_bwd"))
     }
 
     /// LayerNorm over the last axis of x (rows, d) with affine gamma, beta (d).

@@ -8,6 +8,9 @@
 //! ln = LayerNorm(resid)                  (B, S, D)
 //! pooled = mean over S of ln             (B, D)
 //! logits = pooled·W_headᵀ + b_head       (B, C)
+//!
+//! The projections may run on the distinct rows instead (`Factoring`); the values are the same
+//! up to the order of the sums.
 
 use super::ModelConfig;
 use crate::backend::Backend;
@@ -15,16 +18,38 @@ use crate::defaults;
 use crate::error::Result;
 use crate::tape::{Tape, Var};
 
-/// How the QKV projection is computed. Both give the same values up to rounding (the
-/// projection is linear), and the finite-difference tests check both.
+/// Which projections run on the distinct rows instead of all batch·seq tokens. h = emb[x] + pos
+/// has only vocab + seq distinct rows (264 against 4000 for the prototype), and every projection
+/// is linear, so all three give the same values up to the order of the sums; the
+/// finite-difference and PyTorch audits run on each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QkvPath {
-    /// qkv = (emb[x] + pos)·Wᵀ + b on all B·S rows, as PyTorch computes it.
+pub enum Factoring {
+    /// qkv = (emb[x] + pos)·Wᵀ + b and attn_out = attn·W_outᵀ + b_out on all rows, as PyTorch.
     PerToken,
-    /// qkv = (emb·Wᵀ)[x] + (pos·Wᵀ + b)[s]: the projection of the vocab + seq distinct rows,
-    /// gathered by the embedding op (its backward scatter-adds, then two small products).
-    /// Cheaper whenever vocab + seq < B·S (264 vs 4000 rows for the prototype).
-    Factored,
+    /// qkv = (emb·Wᵀ)[x] + (pos·Wᵀ + b)[s]: the QKV projection of the distinct rows, gathered
+    /// by the embedding op (its backward scatter-adds, then two small products).
+    Qkv,
+    /// `Qkv`, and the out projection too: attn_out = b_out + Σ_h P_h·(V_h·W_out,hᵀ), where the
+    /// value rows V_h·W_out,hᵀ of the distinct rows are computed once (`head_proj`) and mixed
+    /// per sequence (`attention_out`): per token, seq·heads multiply-adds per output instead of
+    /// dim. Needs a backend with those ops (`Backend::has_attention_out`).
+    QkvAndOut,
+}
+
+impl Factoring {
+    /// The fastest path for `cfg`: `QkvAndOut` where the backend has its ops and
+    /// 4·seq·heads ≤ dim, else `Qkv`. Per token and output element, the factored out projection
+    /// mixes seq·heads value rows where the plain one sums dim products, but its small
+    /// per-sequence products run at a fraction of a large product's speed: one step of each of
+    /// the sweep's twelve configs on one thread put the break-even between a quarter and a half
+    /// (BENCHMARKS.md).
+    pub fn fastest(cfg: &ModelConfig, has_attention_out: bool) -> Factoring {
+        if has_attention_out && 4 * cfg.seq_len * cfg.heads <= cfg.dim {
+            Factoring::QkvAndOut
+        } else {
+            Factoring::Qkv
+        }
+    }
 }
 
 /// The parameter leaves, in `PARAM_NAMES` order.
@@ -64,7 +89,11 @@ impl ParamVars {
 pub(super) struct Forward {
     pub h: Var,
     pub qkv: Var,
-    pub attn: Var,
+    /// The heads' outputs before out_proj: on `QkvAndOut` recorded only when asked for (the
+    /// loss does not use it there).
+    pub attn: Option<Var>,
+    /// The op that holds the attention probabilities (`Tape::attention_probs`).
+    pub probs: Var,
     pub attn_out: Var,
     pub resid: Var,
     pub ln: Var,
@@ -73,28 +102,51 @@ pub(super) struct Forward {
 }
 
 /// Records the forward pass for `batch` sequences `ids` (batch, seq_len). `zero_qkv_bias`
-/// (3·dim zeros) is the bias of the vocabulary projection on the factored path.
+/// (3·dim zeros) is the bias of the vocabulary projection on the factored paths; `with_attn`
+/// records the heads' outputs on `QkvAndOut` too.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn forward<'a, B: Backend>(
     tape: &mut Tape<'a, B>,
     p: &ParamVars,
     cfg: &ModelConfig,
     ids: &'a B::Ids,
     batch: usize,
-    path: QkvPath,
+    path: Factoring,
     zero_qkv_bias: Var,
+    with_attn: bool,
 ) -> Result<Forward> {
     let s = cfg.seq_len;
     let h = tape.embed(ids, batch, s, p.emb, p.pos)?;
-    let qkv = match path {
-        QkvPath::PerToken => tape.linear(h, p.in_w, p.in_b)?,
-        QkvPath::Factored => {
+    let (qkv, attn, attn_out) = match path {
+        Factoring::PerToken => {
+            let qkv = tape.linear(h, p.in_w, p.in_b)?;
+            let attn = tape.attention(qkv, cfg.heads)?;
+            (qkv, Some(attn), tape.linear(attn, p.out_w, p.out_b)?)
+        }
+        Factoring::Qkv | Factoring::QkvAndOut => {
             let emb_proj = tape.linear(p.emb, p.in_w, zero_qkv_bias)?; // (vocab, 3D)
             let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
-            tape.embed(ids, batch, s, emb_proj, pos_proj)?
+            let qkv = tape.embed(ids, batch, s, emb_proj, pos_proj)?;
+            if path == Factoring::Qkv {
+                let attn = tape.attention(qkv, cfg.heads)?;
+                (qkv, Some(attn), tape.linear(attn, p.out_w, p.out_b)?)
+            } else {
+                let tab_e = tape.head_proj(emb_proj, p.out_w, cfg.heads)?; // (vocab, H, D)
+                let tab_p = tape.head_proj(pos_proj, p.out_w, cfg.heads)?; // (S, H, D)
+                let attn_out = tape.attention_out(qkv, ids, (tab_e, tab_p), p.out_b)?;
+                let attn = if with_attn {
+                    Some(tape.attention(qkv, cfg.heads)?)
+                } else {
+                    None
+                };
+                (qkv, attn, attn_out)
+            }
         }
     };
-    let attn = tape.attention(qkv, cfg.heads)?;
-    let attn_out = tape.linear(attn, p.out_w, p.out_b)?;
+    let probs = match path {
+        Factoring::QkvAndOut => attn_out,
+        _ => attn.expect("the per-head paths record attn"),
+    };
     let resid = tape.add(h, attn_out)?;
     let ln = tape.layernorm(resid, p.norm_w, p.norm_b, defaults::LN_EPS)?;
     let pooled = tape.mean_pool(ln)?;
@@ -103,6 +155,7 @@ pub(super) fn forward<'a, B: Backend>(
         h,
         qkv,
         attn,
+        probs,
         attn_out,
         resid,
         ln,

@@ -15,7 +15,7 @@ mod params;
 
 pub use config::ModelConfig;
 pub use data::DeviceData;
-pub use forward::QkvPath;
+pub use forward::Factoring;
 pub use init::{init_params, INIT_STREAM};
 pub use params::{param_shapes, HostParams, HostTensor, PARAM_NAMES};
 
@@ -30,8 +30,8 @@ pub struct Model<B: Backend> {
     adam_v: Vec<B::Buf>,
     /// Adam steps taken so far.
     steps: u64,
-    qkv_path: QkvPath,
-    /// (3·dim) zeros: the bias of the vocabulary projection on the factored QKV path.
+    factoring: Factoring,
+    /// (3·dim) zeros: the bias of the vocabulary projection on the factored paths.
     zero_qkv_bias: B::Buf,
 }
 
@@ -50,6 +50,7 @@ impl<B: Backend> Model<B> {
             adam_v.push(backend.zeros(t.data.len())?);
         }
         let zero_qkv_bias = backend.zeros(3 * cfg.dim)?;
+        let factoring = Factoring::fastest(&cfg, backend.has_attention_out());
         Ok(Model {
             backend,
             cfg,
@@ -57,7 +58,7 @@ impl<B: Backend> Model<B> {
             adam_m,
             adam_v,
             steps: 0,
-            qkv_path: QkvPath::Factored,
+            factoring,
             zero_qkv_bias,
         })
     }
@@ -75,13 +76,19 @@ impl<B: Backend> Model<B> {
         self.steps
     }
 
-    pub fn qkv_path(&self) -> QkvPath {
-        self.qkv_path
+    pub fn factoring(&self) -> Factoring {
+        self.factoring
     }
 
-    /// Chooses how the QKV projection is computed (default: `Factored`).
-    pub fn set_qkv_path(&mut self, path: QkvPath) {
-        self.qkv_path = path;
+    /// Chooses which projections run on the distinct rows (default: [`Factoring::fastest`]).
+    pub fn set_factoring(&mut self, path: Factoring) -> Result<()> {
+        if path == Factoring::QkvAndOut && !self.backend.has_attention_out() {
+            return Err(Error::input(
+                "Factoring::QkvAndOut: this backend has no attention_out op; use Factoring::Qkv",
+            ));
+        }
+        self.factoring = path;
+        Ok(())
     }
 
     /// The current parameters, downloaded, in `PARAM_NAMES` order.
@@ -129,7 +136,7 @@ impl<B: Backend> Model<B> {
     pub fn loss(&self, data: &DeviceData<B>) -> Result<f64> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (_, loss) = self.record(&mut tape, data)?;
+        let (_, loss) = self.record(&mut tape, data, false)?;
         self.scalar(tape.value(loss))
     }
 
@@ -138,7 +145,7 @@ impl<B: Backend> Model<B> {
     pub fn accuracy(&self, data: &DeviceData<B>) -> Result<f64> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (_, fwd) = self.record_forward(&mut tape, data)?;
+        let (_, fwd) = self.record_forward(&mut tape, data, false)?;
         let logits = self.backend.download(tape.value(fwd.logits))?;
         let classes = self.cfg.classes;
         let correct = logits
@@ -175,7 +182,7 @@ impl<B: Backend> Model<B> {
     ) -> Result<Vec<HostTensor<B::T>>> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (_, fwd) = self.record_forward(&mut tape, data)?;
+        let (_, fwd) = self.record_forward(&mut tape, data, attn_heads)?;
         let rows = data.len() * self.cfg.seq_len;
         let (dim, heads) = (self.cfg.dim, self.cfg.heads);
         let mut out = Vec::new();
@@ -188,7 +195,8 @@ impl<B: Backend> Model<B> {
             ));
         }
         if attn_heads {
-            let attn = self.backend.download(tape.value(fwd.attn))?;
+            let attn = fwd.attn.expect("recorded with the heads' outputs");
+            let attn = self.backend.download(tape.value(attn))?;
             out.extend(metrics::attn_head_activations(&attn, rows, dim, heads));
         }
         Ok(out)
@@ -202,7 +210,7 @@ impl<B: Backend> Model<B> {
     pub fn trace(&mut self, data: &DeviceData<B>) -> Result<Vec<HostTensor<B::T>>> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (vars, loss) = self.record(&mut tape, data)?;
+        let (vars, loss) = self.record(&mut tape, data, true)?;
         let fwd = &vars.fwd;
         let mut out = Vec::new();
         let mut put = |name: &str, shape: Vec<usize>, buf: &B::Buf| -> Result<()> {
@@ -217,7 +225,10 @@ impl<B: Backend> Model<B> {
         for (name, v) in [
             ("act.h", fwd.h),
             ("act.qkv", fwd.qkv),
-            ("act.attn", fwd.attn),
+            (
+                "act.attn",
+                fwd.attn.expect("recorded with the heads' outputs"),
+            ),
             ("act.attn_out", fwd.attn_out),
             ("act.resid", fwd.resid),
             ("act.ln", fwd.ln),
@@ -229,7 +240,7 @@ impl<B: Backend> Model<B> {
             if name == "act.qkv" {
                 let (b, s, h) = (data.len(), self.cfg.seq_len, self.cfg.heads);
                 let probs = tape
-                    .attention_probs(fwd.attn)
+                    .attention_probs(fwd.probs)
                     .ok_or_else(|| Error::input("trace: the attention node lost its probs"))?;
                 put("act.attn_probs", vec![b, h, s, s], probs)?;
             }
@@ -261,10 +272,12 @@ impl<B: Backend> Model<B> {
         ds.validate(self.cfg.vocab, self.cfg.classes)
     }
 
+    /// The forward pass; `with_attn` records the heads' outputs on every path.
     fn record_forward<'a>(
         &'a self,
         tape: &mut Tape<'a, B>,
         data: &'a DeviceData<B>,
+        with_attn: bool,
     ) -> Result<([Var; 10], Forward)> {
         let shapes = param_shapes(&self.cfg);
         let mut leaves = [None; 10];
@@ -280,8 +293,9 @@ impl<B: Backend> Model<B> {
             &self.cfg,
             &data.x,
             data.len(),
-            self.qkv_path,
+            self.factoring,
             zero,
+            with_attn,
         )?;
         Ok((params, fwd))
     }
@@ -291,8 +305,9 @@ impl<B: Backend> Model<B> {
         &'a self,
         tape: &mut Tape<'a, B>,
         data: &'a DeviceData<B>,
+        with_attn: bool,
     ) -> Result<(Recorded, Var)> {
-        let (params, fwd) = self.record_forward(tape, data)?;
+        let (params, fwd) = self.record_forward(tape, data, with_attn)?;
         let loss = tape.cross_entropy(fwd.logits, &data.y)?;
         Ok((Recorded { params, fwd }, loss))
     }
@@ -301,7 +316,7 @@ impl<B: Backend> Model<B> {
     fn loss_and_grads(&self, data: &DeviceData<B>) -> Result<(f64, Vec<B::Buf>)> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (vars, loss) = self.record(&mut tape, data)?;
+        let (vars, loss) = self.record(&mut tape, data, false)?;
         let loss_value = self.scalar(tape.value(loss))?;
         let grads = self.grads_of(tape.backward(loss)?, &vars.params)?;
         Ok((loss_value, grads))

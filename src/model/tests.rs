@@ -277,7 +277,7 @@ fn training_is_deterministic_and_params_round_trip() {
 /// rows). Every op's row depends on its own sequence alone, so those rows must be the very bits
 /// of a pass over the whole set: checked at the prototype's size (500 sequences, so the matrix
 /// products split their 4000 rows into other blocks than the 512 of the head), after training
-/// steps, on both QKV paths.
+/// steps, on every `Factoring`.
 #[test]
 fn activations_of_the_first_sequences_are_those_of_the_whole_set() {
     let cfg = ModelConfig::prototype(64, 4);
@@ -285,14 +285,14 @@ fn activations_of_the_first_sequences_are_those_of_the_whole_set() {
     let head = data.head(64);
     assert_eq!((data.n, head.n), (500, 64));
     assert_eq!((&head.x[..], &head.y[..]), (&data.x[..512], &data.y[..64]));
-    for path in [QkvPath::Factored, QkvPath::PerToken] {
+    for path in [Factoring::QkvAndOut, Factoring::Qkv, Factoring::PerToken] {
         let be = Cpu::<f32>::new();
         let (all, first) = (
             DeviceData::new(&be, &data).unwrap(),
             DeviceData::new(&be, &head).unwrap(),
         );
         let mut model = Model::new(be, cfg, &init_params::<f32>(&cfg, 3)).unwrap();
-        model.set_qkv_path(path);
+        model.set_factoring(path).unwrap();
         for _ in 0..2 {
             model.train_step(&all, 1e-2).unwrap();
         }

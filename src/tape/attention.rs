@@ -1,7 +1,7 @@
 //! Multi-head scaled dot-product attention on a packed qkv (batch, seq, 3·dim):
 //! out (batch, seq, dim) with head h's block = softmax(q_h·k_hᵀ/√hd)·v_h.
 
-use super::{shape_error, Ctx, Kind, Op, Tape, Var};
+use super::{shape_error, Ctx, Op, Tape, Var};
 use crate::backend::{AttnDims, Backend};
 use crate::error::{Error, Result};
 
@@ -39,17 +39,14 @@ impl<B: Backend> Tape<'_, B> {
         let op = Attention { qkv, probs, d };
         Ok(self.push(out, vec![batch, seq, d.dim()], Op::Attention(op)))
     }
-
-    /// The softmax probabilities (batch, heads, seq, seq) saved by the attention op `v`.
-    pub fn attention_probs(&self, v: Var) -> Option<&B::Buf> {
-        match &self.nodes[v.0].kind {
-            Kind::Op(_, Op::Attention(a)) => Some(&a.probs),
-            _ => None,
-        }
-    }
 }
 
 impl<B: Backend> Attention<B> {
+    /// (batch, heads, seq, seq)
+    pub(super) fn probs(&self) -> &B::Buf {
+        &self.probs
+    }
+
     pub(super) fn backward(self, ctx: &mut Ctx<'_, '_, B>, g: &B::Buf) -> Result<()> {
         let qkv = ctx.value(self.qkv);
         if !ctx.has_grad(self.qkv) {

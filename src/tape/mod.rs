@@ -1,10 +1,10 @@
 //! A small reverse-mode tape (in the spirit of micrograd), generic over the [`Backend`].
 //!
-//! Forward: each op method (`embed`, `linear`, `attention`, `add`, `layernorm`, `mean_pool`,
-//! `cross_entropy`, one file each with its backward next to it) calls the backend's forward,
-//! pushes a node holding the output, its shape and an [`Op`] recording the inputs and whatever
-//! the backward needs, and returns a [`Var`] (the node's index). Leaves borrow their buffers
-//! (parameters, inputs), so recording costs no copies.
+//! Forward: each op method (`embed`, `linear`, `attention`, `head_proj`, `attention_out`, `add`,
+//! `layernorm`, `mean_pool`, `cross_entropy`, one file each with its backward next to it) calls
+//! the backend's forward, pushes a node holding the output, its shape and an [`Op`] recording the
+//! inputs and whatever the backward needs, and returns a [`Var`] (the node's index). Leaves
+//! borrow their buffers (parameters, inputs), so recording costs no copies.
 //!
 //! Backward ([`Tape::backward`]): the nodes are popped in reverse order of creation (a valid
 //! reverse topological order, since an op's inputs always exist before it). A node that received
@@ -17,8 +17,10 @@ use crate::error::{Error, Result};
 
 mod add;
 mod attention;
+mod attention_out;
 mod cross_entropy;
 mod embed;
+mod head_proj;
 mod layernorm;
 mod linear;
 mod mean_pool;
@@ -32,6 +34,8 @@ enum Op<'a, B: Backend> {
     Embed(embed::Embed<'a, B>),
     Linear(linear::Linear),
     Attention(attention::Attention<B>),
+    HeadProj(head_proj::HeadProj),
+    AttentionOut(attention_out::AttentionOut<'a, B>),
     Add(add::Add),
     LayerNorm(layernorm::LayerNorm<B>),
     MeanPool(mean_pool::MeanPool),
@@ -129,6 +133,8 @@ impl<'a, B: Backend> Tape<'a, B> {
                 Op::Embed(op) => op.backward(&mut ctx, &g)?,
                 Op::Linear(op) => op.backward(&mut ctx, &g)?,
                 Op::Attention(op) => op.backward(&mut ctx, &g)?,
+                Op::HeadProj(op) => op.backward(&mut ctx, &g)?,
+                Op::AttentionOut(op) => op.backward(&mut ctx, &g)?,
                 Op::Add(op) => op.backward(&mut ctx, g)?,
                 Op::LayerNorm(op) => op.backward(&mut ctx, value, &g)?,
                 Op::MeanPool(op) => op.backward(&mut ctx, &g)?,

@@ -29,10 +29,10 @@ use crate::error::Result;
 const STAGE_ABOVE_BYTES: usize = 4 << 20;
 
 /// Sequences per parallel task (a sequence of the sweep is a few thousand multiply-adds).
-const SEQS_PER_TASK: usize = 16;
+pub(super) const SEQS_PER_TASK: usize = 16;
 
 /// Whether the sequences can run in their AVX2 build (the check is cached by std).
-fn has_avx2() -> bool {
+pub(super) fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2")
@@ -43,7 +43,7 @@ fn has_avx2() -> bool {
     }
 }
 
-fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
+pub(super) fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
     let sizes = [
         ("batch", d.batch),
         ("seq", d.seq),
@@ -61,7 +61,7 @@ fn q_scale<T: Scalar>(head_dim: usize) -> T {
 
 /// The token lanes: seq rounded up to whole register groups. The transposed blocks have this
 /// width; their padding columns stay zero and are never read back.
-fn width(seq: usize) -> usize {
+pub(super) fn width(seq: usize) -> usize {
     seq.div_ceil(L) * L
 }
 
@@ -79,6 +79,30 @@ fn softmax_rows<T: Scalar>(scores: &[T], (s, w): (usize, usize), p: &mut [T], fa
         let sum = p_i.iter().fold(T::zero(), |acc, &e| acc + e);
         p_i.iter_mut().for_each(|e| *e = *e / sum);
     }
+}
+
+/// Head h's probabilities p_h (seq, seq) of one sequence x (seq, 3·dim), given the sequence's
+/// k transposed in kt (dim, w): softmax((q_h·√(1/hd))·k_hᵀ) by rows. `scratch` is qs (seq, hd)
+/// and scores (seq, w).
+#[inline(always)]
+pub(super) fn head_probs<T: Scalar>(
+    x: &[T],
+    kt: &[T],
+    h: usize,
+    d: AttnDims,
+    (qs, scores): (&mut [T], &mut [T]),
+    p_h: &mut [T],
+    fast_exp: bool,
+) {
+    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    let (scale, w): (T, usize) = (q_scale(hd), width(s));
+    for (qs_i, q_i) in qs.chunks_exact_mut(hd).zip(x.chunks_exact(3 * dim)) {
+        let q_i = &q_i[h * hd..][..hd];
+        qs_i.iter_mut().zip(q_i).for_each(|(a, &b)| *a = b * scale);
+    }
+    let kt_h = Mat::new(&kt[h * hd * w..], w);
+    gemm((s, w, hd), Mat::new(qs, hd), kt_h, scores, w, false);
+    softmax_rows(scores, (s, w), p_h, fast_exp);
 }
 
 pub(super) fn forward<T: Scalar>(qkv: &[T], d: AttnDims) -> Result<(Vec<T>, Vec<T>)> {
@@ -125,7 +149,6 @@ fn forward_seqs<T: Scalar>(
     avx2: bool,
 ) {
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
-    let scale: T = q_scale(hd);
     let w = width(s);
     let fast_exp = expf::fast::<T>();
     let mut kt = vec![T::zero(); dim * w]; // (dim, w): the sequence's k, transposed
@@ -138,14 +161,8 @@ fn forward_seqs<T: Scalar>(
     {
         transpose(&x[dim..], (s, dim, 3 * dim), &mut kt, w, avx2);
         for h in 0..heads {
-            for (qs_i, q_i) in qs.chunks_exact_mut(hd).zip(x.chunks_exact(3 * dim)) {
-                let q_i = &q_i[h * hd..][..hd];
-                qs_i.iter_mut().zip(q_i).for_each(|(a, &b)| *a = b * scale);
-            }
-            let kt_h = Mat::new(&kt[h * hd * w..], w);
-            gemm((s, w, hd), Mat::new(&qs, hd), kt_h, &mut scores, w, false);
             let p_h = &mut p[h * s * s..][..s * s];
-            softmax_rows(&scores, (s, w), p_h, fast_exp);
+            head_probs(x, &kt, h, d, (&mut qs, &mut scores), p_h, fast_exp);
             // out = P·v
             let v_h = Mat::new(&x[2 * dim + h * hd..], 3 * dim);
             gemm(
@@ -337,7 +354,6 @@ fn sequence_backward<T: Scalar>(
     work: &mut Work<T>,
 ) {
     let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
-    let scale: T = q_scale(hd);
     let w = width(s);
     let Work { vt, dp, ds } = work;
     for h in 0..d.heads {
@@ -346,31 +362,59 @@ fn sequence_backward<T: Scalar>(
         // dP = dO·vᵀ
         let vt_h = Mat::new(&vt[h * hd * w..], w);
         gemm((s, w, hd), g_h, vt_h, dp, w, false);
-        for ((p_i, dp_i), ds_i) in p_h
-            .chunks_exact(s)
-            .zip(dp.chunks_exact(w))
-            .zip(ds.chunks_exact_mut(s))
-        {
-            let c = p_i
-                .iter()
-                .zip(dp_i)
-                .fold(T::zero(), |c, (&pv, &v)| c + pv * v);
-            for ((o, &pv), &v) in ds_i.iter_mut().zip(p_i).zip(dp_i) {
-                *o = pv * (v - c) * scale;
-            }
-        }
-        let (q_h, k_h) = (
-            Mat::new(&x[h * hd..], 3 * dim),
-            Mat::new(&x[dim + h * hd..], 3 * dim),
-        );
-        // dQ (+)= dS·k; dK (+)= dSᵀ·q; dV (+)= Pᵀ·dO
-        let dims = (s, hd, s);
-        let (ds_m, ds_t) = (Mat::new(ds, s), Mat::transposed(ds, s));
-        gemm(dims, ds_m, k_h, &mut grad[h * hd..], 3 * dim, add);
-        gemm(dims, ds_t, q_h, &mut grad[dim + h * hd..], 3 * dim, add);
+        scores_backward(x, p_h, dp, ds, h, d, grad, add);
+        // dV (+)= Pᵀ·dO
         let p_t = Mat::transposed(p_h, s);
-        gemm(dims, p_t, g_h, &mut grad[2 * dim + h * hd..], 3 * dim, add);
+        gemm(
+            (s, hd, s),
+            p_t,
+            g_h,
+            &mut grad[2 * dim + h * hd..],
+            3 * dim,
+            add,
+        );
     }
+}
+
+/// Head h's gradient through the softmax and the scores of one sequence x (seq, 3·dim), given
+/// p_h (seq, seq) and dP = dp (seq, w): dS = P ⊙ (dP − rowsum(P ⊙ dP)) (softmax's Jacobian),
+/// then dQ (+)= √(1/hd)·dS·K and dK (+)= (√(1/hd)·dS)ᵀ·Q into grad's q and k columns (+= when
+/// `add`). `ds` (seq, seq) is scratch.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn scores_backward<T: Scalar>(
+    x: &[T],
+    p_h: &[T],
+    dp: &[T],
+    ds: &mut [T],
+    h: usize,
+    d: AttnDims,
+    grad: &mut [T],
+    add: bool,
+) {
+    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    let (scale, w): (T, usize) = (q_scale(hd), width(s));
+    for ((p_i, dp_i), ds_i) in p_h
+        .chunks_exact(s)
+        .zip(dp.chunks_exact(w))
+        .zip(ds.chunks_exact_mut(s))
+    {
+        let c = p_i
+            .iter()
+            .zip(dp_i)
+            .fold(T::zero(), |c, (&pv, &v)| c + pv * v);
+        for ((o, &pv), &v) in ds_i.iter_mut().zip(p_i).zip(dp_i) {
+            *o = pv * (v - c) * scale;
+        }
+    }
+    let (q_h, k_h) = (
+        Mat::new(&x[h * hd..], 3 * dim),
+        Mat::new(&x[dim + h * hd..], 3 * dim),
+    );
+    let dims = (s, hd, s);
+    let (ds_m, ds_t) = (Mat::new(ds, s), Mat::transposed(ds, s));
+    gemm(dims, ds_m, k_h, &mut grad[h * hd..], 3 * dim, add);
+    gemm(dims, ds_t, q_h, &mut grad[dim + h * hd..], 3 * dim, add);
 }
 
 #[cfg(test)]

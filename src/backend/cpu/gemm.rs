@@ -25,7 +25,12 @@ fn row_block(rows: usize) -> usize {
 }
 
 /// c (m, n) = a (m, k) · b (k, n) + beta · c, in parallel over row blocks of c.
-fn gemm_rows<T: Scalar>(a: ArrayView2<T>, b: ArrayView2<T>, beta: T, mut c: ArrayViewMut2<T>) {
+pub(super) fn gemm_rows<T: Scalar>(
+    a: ArrayView2<T>,
+    b: ArrayView2<T>,
+    beta: T,
+    mut c: ArrayViewMut2<T>,
+) {
     let block = row_block(c.nrows());
     if c.nrows() <= block {
         general_mat_mul(T::one(), &a, &b, beta, &mut c);

@@ -48,41 +48,126 @@ impl<'a, T> Mat<'a, T> {
     }
 }
 
+/// Where b's rows come from: a matrix, rows picked from a buffer, or sums of two picked rows.
+pub(super) trait Rows<T>: Copy {
+    /// Panics unless rows 0..k, columns 0..n lie inside the buffers.
+    fn check(&self, k: usize, n: usize);
+    /// Row r, columns j0..j0 + W.
+    fn lanes<const W: usize>(&self, r: usize, j0: usize) -> [T; W];
+    /// Row r, column j.
+    fn at(&self, r: usize, j: usize) -> T;
+}
+
+/// b as a matrix: its columns must be contiguous (step 1), as its rows are loaded as vectors.
+impl<T: Scalar> Rows<T> for Mat<'_, T> {
+    fn check(&self, k: usize, n: usize) {
+        assert!(self.step == 1 && self.data.len() >= self.extent(k, n));
+    }
+    #[inline(always)]
+    fn lanes<const W: usize>(&self, r: usize, j0: usize) -> [T; W] {
+        let row: &[T; W] = self.data[r * self.stride + j0..][..W]
+            .try_into()
+            .expect("a slice of W elements");
+        *row
+    }
+    #[inline(always)]
+    fn at(&self, r: usize, j: usize) -> T {
+        self.data[r * self.stride + j]
+    }
+}
+
+/// Row r of b = data[offsets[r]..] (rows of another matrix, in any order, repeats allowed).
+#[derive(Clone, Copy)]
+pub(super) struct Gathered<'a, T> {
+    pub data: &'a [T],
+    pub offsets: &'a [usize],
+}
+
+impl<T: Scalar> Rows<T> for Gathered<'_, T> {
+    fn check(&self, k: usize, n: usize) {
+        assert!(self.offsets.len() >= k);
+        assert!(self.offsets[..k].iter().all(|&o| o + n <= self.data.len()));
+    }
+    #[inline(always)]
+    fn lanes<const W: usize>(&self, r: usize, j0: usize) -> [T; W] {
+        Mat::new(&self.data[self.offsets[r]..], 0).lanes(0, j0)
+    }
+    #[inline(always)]
+    fn at(&self, r: usize, j: usize) -> T {
+        self.data[self.offsets[r] + j]
+    }
+}
+
+/// Row r of b = e[offsets[r].0..] + p[offsets[r].1..]: sums of two picked rows, made as they
+/// are loaded (the sum is never stored).
+#[derive(Clone, Copy)]
+pub(super) struct GatheredSum<'a, T> {
+    pub e: &'a [T],
+    pub p: &'a [T],
+    pub offsets: &'a [(usize, usize)],
+}
+
+impl<T: Scalar> Rows<T> for GatheredSum<'_, T> {
+    fn check(&self, k: usize, n: usize) {
+        assert!(self.offsets.len() >= k);
+        let inside = |&(oe, op): &(usize, usize)| oe + n <= self.e.len() && op + n <= self.p.len();
+        assert!(self.offsets[..k].iter().all(inside));
+    }
+    #[inline(always)]
+    fn lanes<const W: usize>(&self, r: usize, j0: usize) -> [T; W] {
+        let (oe, op) = self.offsets[r];
+        let e: [T; W] = Mat::new(&self.e[oe..], 0).lanes(0, j0);
+        let p: [T; W] = Mat::new(&self.p[op..], 0).lanes(0, j0);
+        std::array::from_fn(|l| e[l] + p[l])
+    }
+    #[inline(always)]
+    fn at(&self, r: usize, j: usize) -> T {
+        let (oe, op) = self.offsets[r];
+        self.e[oe + j] + self.p[op + j]
+    }
+}
+
 /// c (m, n) = a (m, k) · b (k, n), or c += a·b when `add`; c's rows lie `c_stride` apart.
 #[inline(always)]
-pub(super) fn gemm<T: Scalar>(
+pub(super) fn gemm<T: Scalar, B: Rows<T>>(
     (m, n, k): (usize, usize, usize),
     a: Mat<'_, T>,
-    b: Mat<'_, T>,
+    b: B,
     c: &mut [T],
     c_stride: usize,
     add: bool,
 ) {
-    // b's rows are loaded as vectors: its columns must be contiguous.
-    assert!(b.step == 1 && b.data.len() >= b.extent(k, n));
+    b.check(k, n);
     assert!(a.data.len() >= a.extent(m, k) && c.len() >= Mat::new(&*c, c_stride).extent(m, n));
     let full = n / L * L;
     let mut i0 = 0;
     while i0 + 4 <= m {
         let mut j0 = 0;
         while j0 + 2 * L <= full {
-            tile::<T, 4, { 2 * L }>((i0, j0, k), a, b, c, c_stride, add);
+            tile::<T, B, 4, { 2 * L }>((i0, j0, k), a, b, c, c_stride, add);
             j0 += 2 * L;
         }
         if j0 < full {
-            tile::<T, 4, L>((i0, j0, k), a, b, c, c_stride, add);
+            tile::<T, B, 4, L>((i0, j0, k), a, b, c, c_stride, add);
         }
         i0 += 4;
     }
+    // Single rows take four lane groups at a time: four sums in flight instead of one.
     for i in i0..m {
-        for j0 in (0..full).step_by(L) {
-            tile::<T, 1, L>((i, j0, k), a, b, c, c_stride, add);
+        let mut j0 = 0;
+        while j0 + 4 * L <= full {
+            tile::<T, B, 1, { 4 * L }>((i, j0, k), a, b, c, c_stride, add);
+            j0 += 4 * L;
+        }
+        while j0 < full {
+            tile::<T, B, 1, L>((i, j0, k), a, b, c, c_stride, add);
+            j0 += L;
         }
     }
     for i in 0..m {
         for j in full..n {
             let sum = (0..k).fold(T::zero(), |s, r| {
-                s + a.data[i * a.stride + r * a.step] * b.data[r * b.stride + j]
+                s + a.data[i * a.stride + r * a.step] * b.at(r, j)
             });
             let o = &mut c[i * c_stride + j];
             *o = if add { *o + sum } else { sum };
@@ -90,13 +175,48 @@ pub(super) fn gemm<T: Scalar>(
     }
 }
 
+/// `gemm` compiled on its own, for AVX2 where `avx2` (the caller checked the CPU) and plain
+/// otherwise: the same bits either way (no FMA). Inlined into a large loop body, LLVM can fail
+/// to keep a tile's sums in registers (seen: the 4 × 16 tile done in scalar loads and stores
+/// through the stack, 3× slower); a call of its own keeps the tile loop small.
+#[inline(never)]
+pub(super) fn gemm_apart<T: Scalar, B: Rows<T>>(
+    dims: (usize, usize, usize),
+    a: Mat<'_, T>,
+    b: B,
+    c: &mut [T],
+    c_stride: usize,
+    (add, avx2): (bool, bool),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        // SAFETY: the caller checked that the CPU has AVX2.
+        return unsafe { gemm_avx2(dims, a, b, c, c_stride, add) };
+    }
+    let _ = avx2;
+    gemm(dims, a, b, c, c_stride, add)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gemm_avx2<T: Scalar, B: Rows<T>>(
+    dims: (usize, usize, usize),
+    a: Mat<'_, T>,
+    b: B,
+    c: &mut [T],
+    c_stride: usize,
+    add: bool,
+) {
+    gemm(dims, a, b, c, c_stride, add)
+}
+
 /// The MI × W block of c at row i0, column j0 (W a multiple of L). The block's rows of b are
 /// taken as fixed-length arrays, so that the lane loop vectorises.
 #[inline(always)]
-fn tile<T: Scalar, const MI: usize, const W: usize>(
+fn tile<T: Scalar, B: Rows<T>, const MI: usize, const W: usize>(
     (i0, j0, k): (usize, usize, usize),
     a: Mat<'_, T>,
-    b: Mat<'_, T>,
+    b: B,
     c: &mut [T],
     c_stride: usize,
     add: bool,
@@ -104,9 +224,7 @@ fn tile<T: Scalar, const MI: usize, const W: usize>(
     let a_rows = &a.data[i0 * a.stride..][..a.extent(MI, k)];
     let mut acc = [[T::zero(); W]; MI];
     for r in 0..k {
-        let row: &[T; W] = b.data[r * b.stride + j0..][..W]
-            .try_into()
-            .expect("a slice of W elements");
+        let row: [T; W] = b.lanes(r, j0);
         for (ii, acc_i) in acc.iter_mut().enumerate() {
             let w = a_rows[ii * a.stride + r * a.step];
             for l in 0..W {

@@ -1,0 +1,537 @@
+//! Attention followed by the out projection, on value rows already projected per head
+//! (`head_proj.rs`): for sequence b, out[t] = bias + Σ_h Σ_s P_h[t,s] · y_h[s], where
+//! y_h[s] = tab_e[x[s], h] + tab_p[s, h] is head h's value row of token s through its columns of
+//! out_proj. The probabilities are those of `attention.rs` (the same code: the same bits).
+//!
+//! The gradients, with dO = dout of the sequence:
+//! - dP_h = dO · y_hᵀ, then the softmax and score gradients into dq and dk (`scores_backward`);
+//! - dy_h[s] = Σ_t P_h[t,s] · dO[t], summed into the table rows it came from: dtab_e[x[s], h]
+//!   and dtab_p[s, h]. Many sequences share a token, so this pass runs by table row instead of
+//!   by sequence: each row is one product of the probabilities that weigh it and the rows of dO
+//!   they weigh, over its occurrences in order of position. No two tasks write the same
+//!   element and every sum has a fixed order, so the results do not depend on the number of
+//!   threads.
+//!
+//! Tables are (rows, heads, dim): tab_e (vocab, heads, dim), tab_p (seq, heads, dim).
+
+use std::mem::MaybeUninit;
+
+use ndarray::{ArrayView2, ArrayViewMut2};
+use rayon::prelude::*;
+
+use super::attention::{check, has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
+use super::check_len;
+use super::expf;
+use super::gemm::gemm_rows;
+use super::tiny_gemm::{gemm_apart, Gathered, GatheredSum, Mat};
+use super::transpose::transpose;
+use crate::backend::{AttnDims, AttnOutGrads, Scalar};
+use crate::error::Result;
+
+/// Tokens per task of the by-token pass (vocab 256: 16 tasks).
+const TOKENS_PER_TASK: usize = 16;
+
+/// The per-head value rows of one op: tab_e (vocab, heads, dim) and tab_p (seq, heads, dim).
+#[derive(Clone, Copy)]
+struct Tables<'a, T> {
+    e: &'a [T],
+    p: &'a [T],
+}
+
+impl<T: Scalar> Tables<'_, T> {
+    /// y (seq·heads, dim) of the sequence with tokens x: y[s·heads + h] = tab_e[x[s], h] +
+    /// tab_p[s, h] (a token's row of a table holds its heads side by side).
+    #[inline(always)]
+    fn seq_rows(&self, x: &[u32], row: usize, y: &mut [T]) {
+        for ((y_s, &tok), p_s) in y.chunks_exact_mut(row).zip(x).zip(self.p.chunks_exact(row)) {
+            let e_s = &self.e[tok as usize * row..][..row];
+            for ((o, &a), &b) in y_s.iter_mut().zip(e_s).zip(p_s) {
+                *o = a + b;
+            }
+        }
+    }
+}
+
+fn check_all<T>(
+    op: &str,
+    (qkv, ids): (&[T], &[u32]),
+    tabs: Tables<'_, T>,
+    d: AttnDims,
+    vocab: usize,
+) -> Result<()> {
+    check(op, qkv, d)?;
+    check_len(op, "ids", ids, d.batch * d.seq)?;
+    check_len(op, "tab_e", tabs.e, vocab * d.heads * d.dim())?;
+    check_len(op, "tab_p", tabs.p, d.seq * d.heads * d.dim())
+}
+
+/// Returns out (batch, seq, dim) and probs (batch, heads, seq, seq).
+pub(super) fn forward<T: Scalar>(
+    (qkv, ids): (&[T], &[u32]),
+    (tab_e, tab_p): (&[T], &[T]),
+    bias: &[T],
+    d: AttnDims,
+    vocab: usize,
+) -> Result<(Vec<T>, Vec<T>)> {
+    let tabs = Tables { e: tab_e, p: tab_p };
+    check_all("attention_out_fwd", (qkv, ids), tabs, d, vocab)?;
+    check_len("attention_out_fwd", "bias", bias, d.dim())?;
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    let mut out = vec![T::zero(); d.batch * s * dim];
+    let mut probs = vec![T::zero(); d.batch * heads * s * s];
+    let avx2 = has_avx2();
+    out.par_chunks_mut(SEQS_PER_TASK * s * dim)
+        .zip(probs.par_chunks_mut(SEQS_PER_TASK * heads * s * s))
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .zip(ids.par_chunks(SEQS_PER_TASK * s))
+        .for_each(|(((out_c, probs_c), qkv_c), ids_c)| {
+            let seqs = (qkv_c, ids_c);
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
+                return unsafe { forward_seqs_avx2(seqs, tabs, bias, (out_c, probs_c), d) };
+            }
+            forward_seqs(seqs, tabs, bias, (out_c, probs_c), d, avx2) // avx2 is false here
+        });
+    Ok((out, probs))
+}
+
+/// `forward_seqs` compiled for AVX2 (no FMA: the SSE2 build's bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn forward_seqs_avx2<T: Scalar>(
+    seqs: (&[T], &[u32]),
+    tabs: Tables<'_, T>,
+    bias: &[T],
+    outs: (&mut [T], &mut [T]),
+    d: AttnDims,
+) {
+    forward_seqs(seqs, tabs, bias, outs, d, true)
+}
+
+/// Whole sequences: (qkv_c (n, seq·3·dim), ids_c (n, seq)) → (out_c (n, seq·dim),
+/// probs_c (n, heads·seq·seq)).
+#[inline(always)]
+fn forward_seqs<T: Scalar>(
+    (qkv_c, ids_c): (&[T], &[u32]),
+    tabs: Tables<'_, T>,
+    bias: &[T],
+    (out_c, probs_c): (&mut [T], &mut [T]),
+    d: AttnDims,
+    avx2: bool,
+) {
+    let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
+    let (w, k) = (width(s), s * heads); // k: the mixing product's inner size
+    let fast_exp = expf::fast::<T>();
+    let mut kt = vec![T::zero(); dim * w]; // (dim, w): the sequence's k, transposed
+    let mut qs = vec![T::zero(); s * hd]; // (seq, hd): one head's q·√(1/hd)
+    let mut scores = vec![T::zero(); s * w]; // (seq, w)
+    let mut mix = vec![T::zero(); s * k]; // (seq, seq·heads): mix[t, s·heads + h] = P_h[t, s]
+                                          // Where value row s·heads + h lies in tab_e and in tab_p.
+    let mut rows = vec![(0, 0); k];
+    for (((x, tok), o), p) in qkv_c
+        .chunks_exact(s * 3 * dim)
+        .zip(ids_c.chunks_exact(s))
+        .zip(out_c.chunks_exact_mut(s * dim))
+        .zip(probs_c.chunks_exact_mut(heads * s * s))
+    {
+        transpose(&x[dim..], (s, dim, 3 * dim), &mut kt, w, avx2);
+        for h in 0..heads {
+            let p_h = &mut p[h * s * s..][..s * s];
+            head_probs(x, &kt, h, d, (&mut qs, &mut scores), p_h, fast_exp);
+            for (mix_t, p_t) in mix.chunks_exact_mut(k).zip(p_h.chunks_exact(s)) {
+                p_t.iter()
+                    .enumerate()
+                    .for_each(|(j, &v)| mix_t[j * heads + h] = v);
+            }
+        }
+        for (j, row) in rows.iter_mut().enumerate() {
+            let (pos, h) = (j / heads, j % heads);
+            *row = ((tok[pos] as usize * heads + h) * dim, j * dim);
+        }
+        // out = bias + mix · y, the value rows y summed from the tables as they are read
+        o.chunks_exact_mut(dim)
+            .for_each(|o_t| o_t.copy_from_slice(bias));
+        let y = GatheredSum {
+            e: tabs.e,
+            p: tabs.p,
+            offsets: &rows,
+        };
+        gemm_apart((s, dim, k), Mat::new(&mix, k), y, o, dim, (true, avx2));
+    }
+}
+
+/// The gradients given dout (batch, seq, dim): dqkv by sequence, the tables by token.
+pub(super) fn backward<T: Scalar>(
+    (qkv, ids): (&[T], &[u32]),
+    (tab_e, tab_p): (&[T], &[T]),
+    probs: &[T],
+    dout: &[T],
+    d: AttnDims,
+    vocab: usize,
+) -> Result<AttnOutGrads<Vec<T>>> {
+    let tabs = Tables { e: tab_e, p: tab_p };
+    check_all("attention_out_bwd", (qkv, ids), tabs, d, vocab)?;
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    check_len("attention_out_bwd", "probs", probs, d.batch * heads * s * s)?;
+    check_len("attention_out_bwd", "dout", dout, d.batch * s * dim)?;
+    let dqkv = score_grads((qkv, ids), tabs, probs, dout, d);
+    let (dtab_e, dtab_p) = table_grads(ids, probs, dout, d, vocab);
+    let mut dbias = vec![T::zero(); dim];
+    for row in dout.chunks_exact(dim) {
+        dbias.iter_mut().zip(row).for_each(|(a, &g)| *a = *a + g);
+    }
+    Ok(AttnOutGrads {
+        dqkv,
+        dtab_e,
+        dtab_p,
+        dbias,
+    })
+}
+
+/// dqkv (batch, seq, 3·dim): dq and dk through dP_h = dO·y_hᵀ; dv zero (v is not read).
+/// Written sequence by sequence from a staging buffer, with no zero fill first.
+fn score_grads<T: Scalar>(
+    (qkv, ids): (&[T], &[u32]),
+    tabs: Tables<'_, T>,
+    probs: &[T],
+    dout: &[T],
+    d: AttnDims,
+) -> Vec<T> {
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    let avx2 = has_avx2();
+    let len = qkv.len();
+    let mut dqkv = Vec::with_capacity(len);
+    dqkv.spare_capacity_mut()[..len]
+        .par_chunks_mut(SEQS_PER_TASK * s * 3 * dim)
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .zip(ids.par_chunks(SEQS_PER_TASK * s))
+        .zip(probs.par_chunks(SEQS_PER_TASK * heads * s * s))
+        .zip(dout.par_chunks(SEQS_PER_TASK * s * dim))
+        .for_each(|((((dqkv_c, qkv_c), ids_c), probs_c), dout_c)| {
+            let seqs = (qkv_c, ids_c, probs_c, dout_c);
+            #[cfg(target_arch = "x86_64")]
+            if avx2 {
+                // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
+                return unsafe { score_grads_seqs_avx2(seqs, tabs, dqkv_c, d) };
+            }
+            score_grads_seqs(seqs, tabs, dqkv_c, d, avx2) // avx2 is false here
+        });
+    // SAFETY: the capacity is at least len, and `score_grads_seqs` writes every element of each
+    // chunk (each sequence's whole staged gradient), the chunks covering 0..len.
+    unsafe { dqkv.set_len(len) };
+    dqkv
+}
+
+/// The inputs of one task of `score_grads`: qkv, ids, probs and dout of n whole sequences.
+type SeqInputs<'a, T> = (&'a [T], &'a [u32], &'a [T], &'a [T]);
+
+/// `score_grads_seqs` compiled for AVX2 (see `forward_seqs_avx2`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn score_grads_seqs_avx2<T: Scalar>(
+    seqs: SeqInputs<'_, T>,
+    tabs: Tables<'_, T>,
+    dqkv_c: &mut [MaybeUninit<T>],
+    d: AttnDims,
+) {
+    score_grads_seqs(seqs, tabs, dqkv_c, d, true)
+}
+
+#[inline(always)]
+fn score_grads_seqs<T: Scalar>(
+    (qkv_c, ids_c, probs_c, dout_c): SeqInputs<'_, T>,
+    tabs: Tables<'_, T>,
+    dqkv_c: &mut [MaybeUninit<T>],
+    d: AttnDims,
+    avx2: bool,
+) {
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    let (w, k) = (width(s), s * heads);
+    let len = s * 3 * dim; // one sequence of qkv or dqkv
+    let mut y = vec![T::zero(); k * dim]; // (seq·heads, dim): the value rows
+    let mut yt = vec![T::zero(); dim * k]; // (dim, seq·heads): the same, transposed
+    let mut dmix = vec![T::zero(); s * k]; // (seq, seq·heads)
+    let mut dp = vec![T::zero(); s * w]; // (seq, w): dP of one head
+    let mut ds = vec![T::zero(); s * s];
+    // The v block is never written: it stays zero.
+    let mut staging = vec![T::zero(); len];
+    for ((((x, tok), p), g), dx) in qkv_c
+        .chunks_exact(len)
+        .zip(ids_c.chunks_exact(s))
+        .zip(probs_c.chunks_exact(heads * s * s))
+        .zip(dout_c.chunks_exact(s * dim))
+        .zip(dqkv_c.chunks_exact_mut(len))
+    {
+        tabs.seq_rows(tok, heads * dim, &mut y);
+        transpose(&y, (k, dim, dim), &mut yt, k, avx2);
+        // dmix = dO · yᵀ, then each head's dP = its columns of dmix
+        let (g, yt) = (Mat::new(g, dim), Mat::new(&yt, k));
+        gemm_apart((s, k, dim), g, yt, &mut dmix, k, (false, avx2));
+        for h in 0..heads {
+            for (dp_t, dmix_t) in dp.chunks_exact_mut(w).zip(dmix.chunks_exact(k)) {
+                (0..s).for_each(|j| dp_t[j] = dmix_t[j * heads + h]);
+            }
+            let p_h = &p[h * s * s..][..s * s];
+            scores_backward(x, p_h, &dp, &mut ds, h, d, &mut staging, false);
+        }
+        dx.iter_mut().zip(&staging).for_each(|(a, &v)| {
+            a.write(v);
+        });
+    }
+}
+
+/// (dtab_e (vocab, heads, dim), dtab_p (seq, heads, dim)): each row the product of the
+/// probabilities that weigh it and the rows of dO they weigh. By token: over the occurrences
+/// (b, s) of v and t, P_h[b, t, s]·dO[b, t], the rows of dO picked in place (`Gathered`). By
+/// position, in one product: dtab_p (seq·heads, dim) = A · dO with A[s·heads + h, b·seq + t] =
+/// P_h[b, t, s]. The two run side by side.
+fn table_grads<T: Scalar>(
+    ids: &[u32],
+    probs: &[T],
+    dout: &[T],
+    d: AttnDims,
+    vocab: usize,
+) -> (Vec<T>, Vec<T>) {
+    let (s, dim, row) = (d.seq, d.dim(), d.heads * d.dim());
+    let (starts, order) = occurrences(ids, vocab);
+    let occ = Occurrences {
+        starts: &starts,
+        order: &order,
+    };
+    let avx2 = has_avx2();
+    let mut dtab_e = vec![T::zero(); vocab * row];
+    let mut dtab_p = vec![T::zero(); s * row];
+    rayon::join(
+        || {
+            dtab_e
+                .par_chunks_mut(TOKENS_PER_TASK * row)
+                .enumerate()
+                .for_each(|(task, de)| {
+                    let first = task * TOKENS_PER_TASK;
+                    token_rows(occ, first, (probs, dout), de, d, avx2)
+                })
+        },
+        || {
+            let a = position_weights(probs, d);
+            let (k, m) = (d.batch * s, s * d.heads);
+            let a = ArrayView2::from_shape((m, k), &a).expect("(seq·heads, batch·seq)");
+            let g = ArrayView2::from_shape((k, dim), dout).expect("(batch·seq, dim)");
+            let c = ArrayViewMut2::from_shape((m, dim), &mut dtab_p).expect("(seq·heads, dim)");
+            gemm_rows(a, g, T::zero(), c);
+        },
+    );
+    (dtab_e, dtab_p)
+}
+
+/// A (seq·heads, batch·seq): A[s·heads + h, b·seq + t] = P_h[b, t, s].
+fn position_weights<T: Scalar>(probs: &[T], d: AttnDims) -> Vec<T> {
+    let (s, heads, k) = (d.seq, d.heads, d.batch * d.seq);
+    let mut a = vec![T::zero(); s * heads * k];
+    for (b, p_b) in probs.chunks_exact(heads * s * s).enumerate() {
+        for (h, p_h) in p_b.chunks_exact(s * s).enumerate() {
+            for (t, p_t) in p_h.chunks_exact(s).enumerate() {
+                for (pos, &v) in p_t.iter().enumerate() {
+                    a[(pos * heads + h) * k + b * s + t] = v;
+                }
+            }
+        }
+    }
+    a
+}
+
+/// (starts, order): token v occurs at the positions order[starts[v]..starts[v + 1]] of ids
+/// (b·seq + s, increasing). A counting sort.
+fn occurrences(ids: &[u32], vocab: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut starts = vec![0usize; vocab + 1];
+    ids.iter().for_each(|&t| starts[t as usize + 1] += 1);
+    for v in 0..vocab {
+        starts[v + 1] += starts[v];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0usize; ids.len()];
+    for (i, &t) in ids.iter().enumerate() {
+        order[next[t as usize]] = i;
+        next[t as usize] += 1;
+    }
+    (starts, order)
+}
+
+/// Where each token occurs (see `occurrences`).
+#[derive(Clone, Copy)]
+struct Occurrences<'a> {
+    starts: &'a [usize],
+    order: &'a [usize],
+}
+
+/// Occurrences per product of `token_rows`: 4 × seq rows of dO (32 KiB at D = 256) stay in
+/// the first-level cache while every column tile of the product reads them.
+const OCCURRENCES_PER_PRODUCT: usize = 4;
+
+/// The rows de (tokens, heads, dim) of dtab_e of the tokens first.. (zero on entry).
+fn token_rows<T: Scalar>(
+    occ: Occurrences<'_>,
+    first: usize,
+    (probs, dout): (&[T], &[T]),
+    de: &mut [T],
+    d: AttnDims,
+    avx2: bool,
+) {
+    let (s, dim, heads) = (d.seq, d.dim(), d.heads);
+    let (mut a, mut rows) = (Vec::new(), Vec::new());
+    for (i, de_v) in de.chunks_exact_mut(heads * dim).enumerate() {
+        let all = &occ.order[occ.starts[first + i]..occ.starts[first + i + 1]];
+        for (c, at) in all.chunks(OCCURRENCES_PER_PRODUCT).enumerate() {
+            let k = at.len() * s;
+            // a (heads, k): a[h, n·seq + t] = P_h[b, t, s] for the n-th occurrence (b, s)
+            a.clear();
+            a.resize(heads * k, T::zero());
+            rows.clear();
+            for (n, &pos) in at.iter().enumerate() {
+                let (b, pos) = (pos / s, pos % s);
+                rows.extend((0..s).map(|t| (b * s + t) * dim));
+                let p_b = &probs[b * heads * s * s..][..heads * s * s];
+                for (a_h, p_h) in a.chunks_exact_mut(k).zip(p_b.chunks_exact(s * s)) {
+                    let a_n = &mut a_h[n * s..][..s];
+                    a_n.iter_mut()
+                        .zip(p_h.chunks_exact(s))
+                        .for_each(|(e, p_t)| *e = p_t[pos]);
+                }
+            }
+            let g = Gathered {
+                data: dout,
+                offsets: &rows,
+            };
+            let add = c > 0;
+            gemm_apart((heads, dim, k), Mat::new(&a, k), g, de_v, dim, (add, avx2));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// batch 37 = two tasks of 16 sequences plus 5; vocab 40 = two tasks of 16 tokens plus 8;
+    /// seq 8; 3 heads of 12 (a group of 8 lanes and 4 left over).
+    const D: AttnDims = AttnDims {
+        batch: 37,
+        seq: 8,
+        heads: 3,
+        head_dim: 12,
+    };
+    const VOCAB: usize = 40;
+
+    struct Inputs<T> {
+        qkv: Vec<T>,
+        ids: Vec<u32>,
+        tab_e: Vec<T>,
+        tab_p: Vec<T>,
+        bias: Vec<T>,
+        dout: Vec<T>,
+    }
+
+    fn inputs<T: Scalar>(seed: u64) -> Inputs<T> {
+        let mut rng = Rng::new(seed);
+        let mut randn = |n: usize| -> Vec<T> {
+            (0..n)
+                .map(|_| <T as Scalar>::from_f64(rng.normal()))
+                .collect()
+        };
+        let (dim, rows) = (D.dim(), D.batch * D.seq);
+        let (qkv, tab_e, tab_p) = (
+            randn(rows * 3 * dim),
+            randn(VOCAB * D.heads * dim),
+            randn(D.seq * D.heads * dim),
+        );
+        let (bias, dout) = (randn(dim), randn(rows * dim));
+        // Tokens 0..30 only: the last task has tokens that never occur.
+        let ids = (0..rows).map(|_| rng.below(30) as u32).collect();
+        Inputs {
+            qkv,
+            ids,
+            tab_e,
+            tab_p,
+            bias,
+            dout,
+        }
+    }
+
+    /// out, probs, then the four gradients, each flattened.
+    fn run<T: Scalar>(x: &Inputs<T>) -> Vec<Vec<T>> {
+        let tabs = (x.tab_e.as_slice(), x.tab_p.as_slice());
+        let (out, probs) = forward((&x.qkv, &x.ids), tabs, &x.bias, D, VOCAB).unwrap();
+        let g = backward((&x.qkv, &x.ids), tabs, &probs, &x.dout, D, VOCAB).unwrap();
+        vec![out, probs, g.dqkv, g.dtab_e, g.dtab_p, g.dbias]
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let x = inputs::<f32>(21);
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let one = pool(1).install(|| run(&x));
+        let three = pool(3).install(|| run(&x));
+        assert!(one == three, "1 and 3 threads give different bits");
+    }
+
+    #[test]
+    fn f32_agrees_with_f64() {
+        // Values of size ~1; the largest sums are the table rows, ~25 occurrences × 8 terms:
+        // f32 rounding ≲ 200 · 6e-8 · (their size, ≲ 30) ≈ 4e-4 at worst. So 1e-3·(1 + |x|):
+        // a misplaced or missing term is off by ~1.
+        let (x64, x32) = (inputs::<f64>(22), inputs::<f32>(22));
+        let names = ["out", "probs", "dqkv", "dtab_e", "dtab_p", "dbias"];
+        for ((name, a), b) in names.iter().zip(run(&x64)).zip(run(&x32)) {
+            for (i, (&p, &q)) in a.iter().zip(&b).enumerate() {
+                let err = (p - q as f64).abs();
+                assert!(err <= 1e-3 * (1.0 + p.abs()), "{name}[{i}]: {p} vs {q}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_avx2_build_gives_the_plain_builds_bits() {
+        let x = inputs::<f32>(23);
+        let tabs = Tables {
+            e: &x.tab_e,
+            p: &x.tab_p,
+        };
+        let [out, probs, dqkv, dtab_e, ..]: [Vec<f32>; 6] = run(&x).try_into().unwrap();
+        let (dim, heads) = (D.dim(), D.heads);
+        let mut plain_out = vec![0.0f32; out.len()];
+        let mut plain_probs = vec![0.0f32; probs.len()];
+        let outs = (plain_out.as_mut_slice(), plain_probs.as_mut_slice());
+        forward_seqs((&x.qkv, &x.ids), tabs, &x.bias, outs, D, false);
+        assert_eq!(out, plain_out, "out");
+        assert_eq!(probs, plain_probs, "probs");
+        let mut plain_dqkv = vec![MaybeUninit::new(0.0f32); dqkv.len()];
+        let seqs = (
+            x.qkv.as_slice(),
+            x.ids.as_slice(),
+            probs.as_slice(),
+            x.dout.as_slice(),
+        );
+        score_grads_seqs(seqs, tabs, &mut plain_dqkv, D, false);
+        // SAFETY: every element was initialised above.
+        let plain_dqkv: Vec<f32> = plain_dqkv
+            .iter()
+            .map(|v| unsafe { v.assume_init() })
+            .collect();
+        assert_eq!(dqkv, plain_dqkv, "dqkv");
+        // All tokens in one task, from the first, without AVX2.
+        let (starts, order) = occurrences(&x.ids, VOCAB);
+        let occ = Occurrences {
+            starts: &starts,
+            order: &order,
+        };
+        let mut plain_e = vec![0.0f32; VOCAB * heads * dim];
+        token_rows(occ, 0, (&probs, &x.dout), &mut plain_e, D, false);
+        assert_eq!(dtab_e, plain_e, "dtab_e");
+    }
+}
