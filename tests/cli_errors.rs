@@ -59,6 +59,11 @@ fn bad_options_are_refused_before_anything_is_written() {
         "--epochs 0: at least 1 epoch",
     );
     refused(&dir, &with(&["--samples", "5"]), "--samples 5: at least 10");
+    refused(
+        &dir,
+        &with(&["--device", "cuda", "--factoring", "qkv-and-out"]),
+        "--factoring qkv-and-out: the GPU has no kernels",
+    );
     refused(&dir, &with(&["--lr", "-1"]), "--lr -1");
     refused(&dir, &with(&["--seeds", "0"]), "--seeds 0");
     refused(&dir, &with(&["--shard", "3/2"]), "expected K/N");

@@ -14,7 +14,7 @@ use crate::experiment::settings::{ConfigKey, Settings, SettingsLayer};
 use crate::experiment::shard::Shard;
 use crate::experiment::store::Store;
 use crate::experiment::sweep::{run_sweep, selected, Observer, Scope};
-use crate::options::{Device, Precision};
+use crate::options::{Device, FactoringChoice, Precision};
 use crate::report::figures::plot_dir;
 use crate::report::progress::Progress;
 use crate::report::text::{self, View};
@@ -55,6 +55,10 @@ pub struct SweepArgs {
     /// Where to train [default: cpu].
     #[arg(long, value_enum)]
     pub device: Option<Device>,
+    /// Which projections run on the distinct rows (vocab + seq) instead of every token;
+    /// results differ by the order of the sums only [default: auto].
+    #[arg(long, value_enum)]
+    pub factoring: Option<FactoringChoice>,
     /// Folder for results.json, results.csv, configs/ (and params/) [default: results].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -118,6 +122,7 @@ impl SweepArgs {
             seeds: self.seeds,
             precision: self.precision,
             device: self.device,
+            factoring: self.factoring,
             init: self.init.clone(),
             init_prefix: self.init_prefix.clone(),
             data: self.data.clone(),

@@ -106,6 +106,8 @@ fn run_on<B: Backend<T = f32>>(
     let cfg = inputs.model_config(key);
     let data = DeviceData::new(&backend, &inputs.data(key.seed))?;
     let mut model = Model::new(backend, cfg, &inputs.params(&cfg, key.seed)?)?;
+    let has_attention_out = model.backend().has_attention_out();
+    model.set_factoring(settings.factoring.for_config(&cfg, has_attention_out))?;
     lap(&mut t.setup);
 
     let pre = measure(&model, &data, key, Phase::Pre, settings, nulls)?;

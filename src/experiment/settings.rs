@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::defaults;
 use crate::error::{Error, Result};
-use crate::options::{Device, Precision};
+use crate::options::{Device, FactoringChoice, Precision};
 
 /// One layer of settings, every field optional: the command line, or a `--config` TOML file.
 /// A field set on the command line wins over the file, the file over the defaults.
@@ -23,6 +23,7 @@ pub struct SettingsLayer {
     pub seeds: Option<usize>,
     pub precision: Option<Precision>,
     pub device: Option<Device>,
+    pub factoring: Option<FactoringChoice>,
     pub init: Option<PathBuf>,
     pub init_prefix: Option<String>,
     pub data: Option<PathBuf>,
@@ -47,7 +48,8 @@ impl SettingsLayer {
         toml::from_str(&text).map_err(|e| {
             Error::input(format!(
                 "{}: not a valid sweep config: {}expected keys: dims, heads, epochs, lr, samples, \
-                 seed, seeds, precision, device, init, init_prefix, data, out, save_params, ci, z, plot",
+                 seed, seeds, precision, device, factoring, init, init_prefix, data, out, save_params, ci, z, \
+                 plot",
                 path.display(),
                 e
             ))
@@ -66,6 +68,7 @@ impl SettingsLayer {
             seeds: self.seeds.or(under.seeds),
             precision: self.precision.or(under.precision),
             device: self.device.or(under.device),
+            factoring: self.factoring.or(under.factoring),
             init: self.init.or(under.init),
             init_prefix: self.init_prefix.or(under.init_prefix),
             data: self.data.or(under.data),
@@ -117,11 +120,19 @@ pub struct Settings {
     pub seeds: usize,
     pub precision: Precision,
     pub device: Device,
+    /// Absent in results written before it existed, which trained with `qkv` everywhere: read
+    /// as that, so resuming such a folder with the new default is refused, not mixed.
+    #[serde(default = "factoring_before_the_option")]
+    pub factoring: FactoringChoice,
     pub init: Option<InputFile>,
     /// The name prefix of the parameters in the init file (e.g. `init.`); empty for none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub init_prefix: String,
     pub data: Option<InputFile>,
+}
+
+fn factoring_before_the_option() -> FactoringChoice {
+    FactoringChoice::Qkv
 }
 
 impl Default for Settings {
@@ -137,6 +148,7 @@ impl Default for Settings {
             seeds: 1,
             precision: Precision::default(),
             device: Device::default(),
+            factoring: FactoringChoice::default(),
             init: None,
             init_prefix: String::new(),
             data: None,
@@ -184,6 +196,7 @@ impl Settings {
             seeds: layer.seeds.unwrap_or(d.seeds),
             precision: layer.precision.unwrap_or(d.precision),
             device: layer.device.unwrap_or(d.device),
+            factoring: layer.factoring.unwrap_or(d.factoring),
             init: layer
                 .init
                 .as_deref()
@@ -218,6 +231,12 @@ impl Settings {
                     )));
                 }
             }
+        }
+        if self.device == Device::Cuda && self.factoring == FactoringChoice::QkvAndOut {
+            return Err(Error::input(
+                "--factoring qkv-and-out: the GPU has no kernels for the factored out \
+                 projection; use --factoring auto or qkv there (or --device cpu)",
+            ));
         }
         if self.epochs == 0 {
             return Err(Error::input(

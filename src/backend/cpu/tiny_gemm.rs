@@ -139,21 +139,24 @@ pub(super) fn gemm<T: Scalar, B: Rows<T>>(
 ) {
     b.check(k, n);
     assert!(a.data.len() >= a.extent(m, k) && c.len() >= Mat::new(&*c, c_stride).extent(m, n));
-    let full = n / L * L;
-    let mut i0 = 0;
-    while i0 + 4 <= m {
-        let mut j0 = 0;
-        while j0 + 2 * L <= full {
+    let (full, m4) = (n / L * L, m / 4 * 4);
+    // Column tiles outside, row tiles inside: the column tile's pieces of b's rows, read by the
+    // first row tile, are still in the first-level cache for the others (b can be tens of KiB
+    // of rows picked from a larger table).
+    let mut j0 = 0;
+    while j0 + 2 * L <= full {
+        for i0 in (0..m4).step_by(4) {
             tile::<T, B, 4, { 2 * L }>((i0, j0, k), a, b, c, c_stride, add);
-            j0 += 2 * L;
         }
-        if j0 < full {
+        j0 += 2 * L;
+    }
+    if j0 < full {
+        for i0 in (0..m4).step_by(4) {
             tile::<T, B, 4, L>((i0, j0, k), a, b, c, c_stride, add);
         }
-        i0 += 4;
     }
     // Single rows take four lane groups at a time: four sums in flight instead of one.
-    for i in i0..m {
+    for i in m4..m {
         let mut j0 = 0;
         while j0 + 4 * L <= full {
             tile::<T, B, 1, { 4 * L }>((i, j0, k), a, b, c, c_stride, add);
