@@ -6,26 +6,26 @@ mod sweep_common;
 
 use sweep_common::{fresh_dir, json, mha_cv, read};
 
-/// D = 64 with one head: `auto` takes `qkv-and-out` there (4·seq·heads = 32 ≤ 64). Returns
-/// the losses and the bytes of the final parameters.
+/// D = 64 with one head: `auto` takes `qkv-and-out` there (4·seq·heads = 32 ≤ 64).
+const SMALL: [&str; 10] = [
+    "sweep",
+    "--dims",
+    "64",
+    "--heads",
+    "1",
+    "--epochs",
+    "3",
+    "--samples",
+    "20",
+    "--quiet",
+];
+
+/// Returns the losses and the bytes of the final parameters.
 fn sweep(dir: &std::path::Path, factoring: &str) -> (Vec<f64>, Vec<u8>) {
-    let out = mha_cv(&[
-        "sweep",
-        "--dims",
-        "64",
-        "--heads",
-        "1",
-        "--epochs",
-        "3",
-        "--samples",
-        "20",
-        "--quiet",
-        "--save-params",
-        "--factoring",
-        factoring,
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let mut args = SMALL.to_vec();
+    args.extend(["--save-params", "--factoring", factoring]);
+    args.extend(["--out", dir.to_str().unwrap()]);
+    let out = mha_cv(&args);
     assert_eq!(out.code, 0, "--factoring {factoring}: {}", out.stderr);
     let doc = json(&dir.join("results.json"));
     assert_eq!(doc["settings"]["factoring"], factoring);
@@ -64,21 +64,9 @@ fn results_from_before_the_option_are_not_resumed_under_the_new_default() {
     doc["settings"].as_object_mut().unwrap().remove("factoring");
     std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     let before = read(&path);
-    let args = [
-        "sweep",
-        "--dims",
-        "64",
-        "--heads",
-        "1",
-        "--epochs",
-        "3",
-        "--samples",
-        "20",
-        "--quiet",
-    ];
-    let mut with_out: Vec<&str> = args.to_vec();
-    with_out.extend(["--out", dir.to_str().unwrap()]);
-    let out = mha_cv(&with_out);
+    let mut args = SMALL.to_vec();
+    args.extend(["--out", dir.to_str().unwrap()]);
+    let out = mha_cv(&args);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("factoring: \"qkv\" vs \"auto\""),

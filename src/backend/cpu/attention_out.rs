@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use super::attention::{check, has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
 use super::check_len;
+use super::embed::rows_by_token;
 use super::expf;
 use super::gemm::gemm_rows;
 use super::tiny_gemm::{gemm_apart, Gathered, GatheredSum, Mat};
@@ -294,7 +295,7 @@ fn table_grads<T: Scalar>(
     vocab: usize,
 ) -> (Vec<T>, Vec<T>) {
     let (s, dim, row) = (d.seq, d.dim(), d.heads * d.dim());
-    let (starts, order) = occurrences(ids, vocab);
+    let (starts, order) = rows_by_token(ids, vocab);
     let occ = Occurrences {
         starts: &starts,
         order: &order,
@@ -340,24 +341,7 @@ fn position_weights<T: Scalar>(probs: &[T], d: AttnDims) -> Vec<T> {
     a
 }
 
-/// (starts, order): token v occurs at the positions order[starts[v]..starts[v + 1]] of ids
-/// (b·seq + s, increasing). A counting sort.
-fn occurrences(ids: &[u32], vocab: usize) -> (Vec<usize>, Vec<usize>) {
-    let mut starts = vec![0usize; vocab + 1];
-    ids.iter().for_each(|&t| starts[t as usize + 1] += 1);
-    for v in 0..vocab {
-        starts[v + 1] += starts[v];
-    }
-    let mut next = starts.clone();
-    let mut order = vec![0usize; ids.len()];
-    for (i, &t) in ids.iter().enumerate() {
-        order[next[t as usize]] = i;
-        next[t as usize] += 1;
-    }
-    (starts, order)
-}
-
-/// Where each token occurs (see `occurrences`).
+/// Where each token occurs: positions order[starts[v]..starts[v + 1]] (b·seq + s, increasing).
 #[derive(Clone, Copy)]
 struct Occurrences<'a> {
     starts: &'a [usize],
@@ -525,7 +509,7 @@ mod tests {
             .collect();
         assert_eq!(dqkv, plain_dqkv, "dqkv");
         // All tokens in one task, from the first, without AVX2.
-        let (starts, order) = occurrences(&x.ids, VOCAB);
+        let (starts, order) = rows_by_token(&x.ids, VOCAB);
         let occ = Occurrences {
             starts: &starts,
             order: &order,

@@ -63,6 +63,23 @@ pub(super) fn forward<T: Scalar>(
     Ok(h)
 }
 
+/// (starts, rows): token v occurs at the positions rows[starts[v]..starts[v + 1]] of ids, in
+/// increasing order. A counting sort (stable).
+pub(super) fn rows_by_token(ids: &[u32], vocab: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut starts = vec![0usize; vocab + 1];
+    ids.iter().for_each(|&t| starts[t as usize + 1] += 1);
+    for v in 0..vocab {
+        starts[v + 1] += starts[v];
+    }
+    let mut next = starts.clone();
+    let mut rows = vec![0usize; ids.len()];
+    for (r, &t) in ids.iter().enumerate() {
+        rows[next[t as usize]] = r;
+        next[t as usize] += 1;
+    }
+    (starts, rows)
+}
+
 pub(super) fn backward<T: Scalar>(
     ids: &[u32],
     dh: &[T],
@@ -77,17 +94,7 @@ pub(super) fn backward<T: Scalar>(
     // loop over the rows would take), but the sums of different rows are independent: split
     // over rayon by destination row, with the rows of each token listed first (a counting
     // sort, stable, so each list is in row order).
-    let mut starts = vec![0usize; d.vocab + 1];
-    ids.iter().for_each(|&t| starts[t as usize + 1] += 1);
-    for v in 0..d.vocab {
-        starts[v + 1] += starts[v];
-    }
-    let mut next = starts.clone();
-    let mut rows = vec![0usize; ids.len()];
-    for (r, &t) in ids.iter().enumerate() {
-        rows[next[t as usize]] = r;
-        next[t as usize] += 1;
-    }
+    let (starts, rows) = rows_by_token(ids, d.vocab);
     let add_rows = |acc: &mut [T], rows: &mut dyn Iterator<Item = usize>| {
         for r in rows {
             let g = &dh[r * dim..][..dim];
