@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Same-session comparisons behind BENCHMARKS.md: mha-cv against the PyTorch prototype and
 # numpy/PyTorch baselines, back to back on this machine, with the ratios printed last.
-#   bash benches/compare.sh            # sweep + determinant
-#   bash benches/compare.sh --train    # also one training step (criterion, a few minutes)
+#   bash benches/compare.sh            # sweep, determinant, training step
+#   bash benches/compare.sh --train    # also the criterion bench of the step (a few minutes)
 # Needs python3 with torch and numpy for the baselines (`python3 -m pip install torch numpy`);
 # without them only mha-cv's own figures are printed. Run it on a quiet machine.
 set -euo pipefail
@@ -55,11 +55,25 @@ if have_torch; then
     done < "$tmp/ref.json"
 fi
 
-# One training step (optional: criterion takes minutes).
-if [ "$train" = "--train" ]; then
-    cargo bench --bench train_step 2>&1 | grep -E "^train_step|time:" | tee "$tmp/train.txt"
-    have_torch && python3 scripts/torch_train_step.py --threads 2 | tee -a "$tmp/train.txt"
+# One training step, heads 8, D = 64 and 256: mha-cv's default factoring against PyTorch's order
+# in the same process (`bench train`), then the prototype's model in PyTorch.
+while read -r line; do
+    set -- $(echo "$line" | python3 -c 'import json, sys; o = json.load(sys.stdin); print(o["dim"], o["factoring"], o["ms_median"], o["baseline_ms_median"])')
+    eval "step_$1=$3"
+    rows+=("train step D=$1 h8 (mha-cv, $2)|$(printf '%.2f ms; per-token %.2f ms' "$3" "$4")")
+done < <("$bin" bench train --dims 64,256 --heads 8 --json)
+if have_torch; then
+    python3 scripts/torch_train_step.py --threads 2 > "$tmp/torch_step.txt"
+    while read -r dim ms; do
+        ours_var="step_$dim"
+        rows+=("train step D=$dim h8 (PyTorch)|$(awk -v t="$ms" -v o="${!ours_var}" 'BEGIN { printf "%.2f ms median → mha-cv %.1f×", t, t / o }')")
+    done < <(sed -n 's/^D=\([0-9]*\) heads=8.*: \([0-9.]*\) ms\/step (median).*/\1 \2/p' "$tmp/torch_step.txt")
 fi
 
-printf '\n%-36s | %s\n' "what" "result"
-for r in "${rows[@]}"; do printf '%-36s | %s\n' "${r%%|*}" "${r#*|}"; done
+# The criterion benchmark of the step, every factoring (optional: it takes minutes).
+if [ "$train" = "--train" ]; then
+    cargo bench --bench train_step 2>&1 | grep -E "^train_step|time:" | tee "$tmp/train.txt"
+fi
+
+printf '\n%-40s | %s\n' "what" "result"
+for r in "${rows[@]}"; do printf '%-40s | %s\n' "${r%%|*}" "${r#*|}"; done

@@ -1,4 +1,5 @@
-//! `mha-cv bench det`: throughput of the batched 6×6 determinant.
+//! `mha-cv bench det`: throughput of the batched 6×6 determinant (`bench train`, the training
+//! step, is in `bench_train.rs`).
 //!
 //! Each run times one `det6_batch` call on a fresh batch of random matrices (entries uniform in
 //! [−1, 1), drawn from `Rng` with a new seed per run; drawing is not timed), then a plain read
@@ -12,6 +13,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::bench_train::{run_train, TrainArgs};
 use super::stream::{read_all, HugeBuf};
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
@@ -30,6 +32,8 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// The batched 6×6 determinant: determinants per second on random matrices.
     Det(DetArgs),
+    /// One training step on the CPU: milliseconds per step against a baseline factoring.
+    Train(TrainArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -101,6 +105,7 @@ struct DetReport {
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchWhat::Det(a) => run_det(a),
+        BenchWhat::Train(a) => run_train(a),
     }
 }
 

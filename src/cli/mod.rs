@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench;
+mod bench_train;
 pub mod cv;
 pub mod merge;
 pub mod plot;
@@ -26,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Train and measure every config of a sweep (default: the prototype's).
     Sweep(Box<sweep::SweepArgs>),
-    /// Benchmarks (`bench det`: the batched 6×6 determinant).
+    /// Benchmarks (`bench det`: the batched 6×6 determinant; `bench train`: the training step).
     Bench(bench::BenchArgs),
     /// CV of every 2-D tensor in .safetensors / .npy files.
     Cv(cv::CvArgs),
