@@ -78,7 +78,7 @@ impl AttnDims {
     }
 }
 
-/// Shape of the head projection op: src (rows, 3·heads·head_dim), tab (heads, rows, dim).
+/// Shape of the head projection op: src (rows, 3·heads·head_dim), tab (rows, heads, dim).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HeadProjDims {
     pub rows: usize,
@@ -96,9 +96,9 @@ impl HeadProjDims {
 pub struct AttnOutGrads<Buf> {
     /// (batch, seq, 3·dim), the v block zero
     pub dqkv: Buf,
-    /// (heads, vocab, dim)
+    /// (vocab, heads, dim)
     pub dtab_e: Buf,
-    /// (heads, seq, dim)
+    /// (seq, heads, dim)
     pub dtab_p: Buf,
     /// (dim)
     pub dbias: Buf,
@@ -239,7 +239,7 @@ pub trait Backend {
         false
     }
 
-    /// tab (heads, rows, dim): tab[h,r,:] = src[r, 2·dim + h·hd ..][..hd] · w[:, h·hd ..][..hd]ᵀ,
+    /// tab (rows, heads, dim): tab[r,h,:] = src[r, 2·dim + h·hd ..][..hd] · w[:, h·hd ..][..hd]ᵀ,
     /// the value block of each row of src (rows, 3·dim) through head h's columns of the out
     /// projection w (dim, dim).
     fn head_proj_fwd(&self, src: &Self::Buf, w: &Self::Buf, d: HeadProjDims) -> Result<Self::Buf> {
@@ -262,8 +262,8 @@ pub trait Backend {
     }
 
     /// Attention followed by the out projection, on value rows already projected per head:
-    /// out (batch, seq, dim) = bias + Σ_h probs_h · y_h with y_h[s] = tab_e[h, ids[b,s]] + tab_p[h, s]
-    /// (tab_e (heads, vocab, dim), tab_p (heads, seq, dim), bias (dim)) and probs
+    /// out (batch, seq, dim) = bias + Σ_h probs_h · y_h with y_h[s] = tab_e[ids[b,s], h] + tab_p[s, h]
+    /// (tab_e (vocab, heads, dim), tab_p (seq, heads, dim), bias (dim)) and probs
     /// (batch, heads, seq, seq) computed from qkv's q and k blocks as in `attention_fwd` (its v
     /// block is not read). Returns (out, probs).
     #[allow(clippy::too_many_arguments)]

@@ -117,35 +117,33 @@ pub(super) fn forward<'a, B: Backend>(
 ) -> Result<Forward> {
     let s = cfg.seq_len;
     let h = tape.embed(ids, batch, s, p.emb, p.pos)?;
-    let (qkv, attn, attn_out) = match path {
-        Factoring::PerToken => {
-            let qkv = tape.linear(h, p.in_w, p.in_b)?;
-            let attn = tape.attention(qkv, cfg.heads)?;
-            (qkv, Some(attn), tape.linear(attn, p.out_w, p.out_b)?)
-        }
+    // qkv, and on the factored paths the projected vocabulary and position rows
+    let (qkv, distinct) = match path {
+        Factoring::PerToken => (tape.linear(h, p.in_w, p.in_b)?, None),
         Factoring::Qkv | Factoring::QkvAndOut => {
             let emb_proj = tape.linear(p.emb, p.in_w, zero_qkv_bias)?; // (vocab, 3D)
             let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
             let qkv = tape.embed(ids, batch, s, emb_proj, pos_proj)?;
-            if path == Factoring::Qkv {
-                let attn = tape.attention(qkv, cfg.heads)?;
-                (qkv, Some(attn), tape.linear(attn, p.out_w, p.out_b)?)
-            } else {
-                let tab_e = tape.head_proj(emb_proj, p.out_w, cfg.heads)?; // (vocab, H, D)
-                let tab_p = tape.head_proj(pos_proj, p.out_w, cfg.heads)?; // (S, H, D)
-                let attn_out = tape.attention_out(qkv, ids, (tab_e, tab_p), p.out_b)?;
-                let attn = if with_attn {
-                    Some(tape.attention(qkv, cfg.heads)?)
-                } else {
-                    None
-                };
-                (qkv, attn, attn_out)
-            }
+            (qkv, Some((emb_proj, pos_proj)))
         }
     };
-    let probs = match path {
-        Factoring::QkvAndOut => attn_out,
-        _ => attn.expect("the per-head paths record attn"),
+    // (attn, attn_out, the op holding the probabilities)
+    let (attn, attn_out, probs) = match distinct.filter(|_| path == Factoring::QkvAndOut) {
+        Some((emb_proj, pos_proj)) => {
+            let tab_e = tape.head_proj(emb_proj, p.out_w, cfg.heads)?; // (vocab, H, D)
+            let tab_p = tape.head_proj(pos_proj, p.out_w, cfg.heads)?; // (S, H, D)
+            let attn_out = tape.attention_out(qkv, ids, (tab_e, tab_p), p.out_b)?;
+            let attn = if with_attn {
+                Some(tape.attention(qkv, cfg.heads)?)
+            } else {
+                None
+            };
+            (attn, attn_out, attn_out)
+        }
+        None => {
+            let attn = tape.attention(qkv, cfg.heads)?;
+            (Some(attn), tape.linear(attn, p.out_w, p.out_b)?, attn)
+        }
     };
     let resid = tape.add(h, attn_out)?;
     let ln = tape.layernorm(resid, p.norm_w, p.norm_b, defaults::LN_EPS)?;
