@@ -2,8 +2,10 @@
 # CI for the CUDA path (called by .ci/run). No GPU needed:
 #  1. installs nvcc 13.0 from PyPI (pinned; 13.0 emits PTX ISA 9.0, the newest driver 580 JITs)
 #     into .whl/cu13-13.0 unless NVCC is set;
-#  2. builds `--release --features cuda` (build.rs compiles every kernels/*.cu; a kernel that
-#     does not compile fails the build) and the test executables;
+#  2. builds the CUDA code's tests with `--features cuda` (build.rs compiles every kernels/*.cu;
+#     a kernel that does not compile fails the build) in the dev profile, so the dependencies
+#     `cargo test` already built are reused (a release build here cost CI 2 min, and the other
+#     test executables 3 min more: `cargo clippy --all-targets --features cuda` type-checks them);
 #  3. runs the GPU-free tests of the CUDA code (launch geometry, kernel list, selftest
 #     tolerances on the CPU) and the GPU tests (they print "skipped: no CUDA driver");
 #  4. compiles the per-thread det/CM math with the host compiler and checks it against exact
@@ -31,10 +33,7 @@ echo "== nvcc: $NVCC"
 
 export MHA_CV_PTXAS_REPORT="$out/ptxas-report.txt"
 rm -f "$MHA_CV_PTXAS_REPORT"
-echo "== cargo build --release --features cuda"
-cargo build --release --features cuda
 echo "== cargo test --features cuda (GPU-free parts; GPU tests skip)"
-cargo test --features cuda --no-run
 cargo test --features cuda --lib backend::cuda
 cargo test --features cuda --test gpu_kernels
 
@@ -46,8 +45,8 @@ host_bin="$root/target/host_check"
 
 # build.rs rewrites the report only when it reruns; otherwise take the newest one it wrote.
 if [ ! -s "$MHA_CV_PTXAS_REPORT" ]; then
-    newest=$(ls -t target/release/build/mha-cv-*/out/ptxas-report.txt 2>/dev/null | head -n 1 || true)
-    [ -n "$newest" ] || { echo "error: no ptxas report found under target/release/build" >&2; exit 1; }
+    newest=$(ls -t target/debug/build/mha-cv-*/out/ptxas-report.txt 2>/dev/null | head -n 1 || true)
+    [ -n "$newest" ] || { echo "error: no ptxas report found under target/debug/build" >&2; exit 1; }
     cp "$newest" "$MHA_CV_PTXAS_REPORT"
 fi
 echo "== ptxas -v summary ($MHA_CV_PTXAS_REPORT)"
