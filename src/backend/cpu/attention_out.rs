@@ -24,7 +24,7 @@ use super::check_len;
 use super::embed::rows_by_token;
 use super::expf;
 use super::gemm::gemm_rows;
-use super::tiny_gemm::{gemm_apart, Gathered, GatheredSum, Mat};
+use super::tiny_gemm::{gemm_apart, gemm_nt_apart, Gathered, GatheredSum, Mat};
 use super::transpose::transpose;
 use crate::backend::{AttnDims, AttnOutGrads, Scalar};
 use crate::error::Result;
@@ -39,16 +39,28 @@ struct Tables<'a, T> {
     p: &'a [T],
 }
 
-impl<T: Scalar> Tables<'_, T> {
-    /// y (seq·heads, dim) of the sequence with tokens x: y[s·heads + h] = tab_e[x[s], h] +
-    /// tab_p[s, h] (a token's row of a table holds its heads side by side).
+impl<'a, T: Scalar> Tables<'a, T> {
+    /// y (seq·heads, dim) of the sequence with tokens x, as rows summed where they are read:
+    /// y[s·heads + h] = tab_e[x[s], h] + tab_p[s, h] (a token's row of a table holds its heads
+    /// side by side). `offsets` (seq·heads) receives where each row's two parts lie.
     #[inline(always)]
-    fn seq_rows(&self, x: &[u32], row: usize, y: &mut [T]) {
-        for ((y_s, &tok), p_s) in y.chunks_exact_mut(row).zip(x).zip(self.p.chunks_exact(row)) {
-            let e_s = &self.e[tok as usize * row..][..row];
-            for ((o, &a), &b) in y_s.iter_mut().zip(e_s).zip(p_s) {
-                *o = a + b;
-            }
+    fn value_rows<'o>(
+        &self,
+        x: &[u32],
+        (heads, dim): (usize, usize),
+        offsets: &'o mut [(usize, usize)],
+    ) -> GatheredSum<'o, T>
+    where
+        'a: 'o,
+    {
+        for (j, o) in offsets.iter_mut().enumerate() {
+            let (pos, h) = (j / heads, j % heads);
+            *o = ((x[pos] as usize * heads + h) * dim, j * dim);
+        }
+        GatheredSum {
+            e: self.e,
+            p: self.p,
+            offsets,
         }
     }
 }
@@ -145,18 +157,10 @@ fn forward_seqs<T: Scalar>(
                     .for_each(|(j, &v)| mix_t[j * heads + h] = v);
             }
         }
-        for (j, row) in rows.iter_mut().enumerate() {
-            let (pos, h) = (j / heads, j % heads);
-            *row = ((tok[pos] as usize * heads + h) * dim, j * dim);
-        }
-        // out = bias + mix · y, the value rows y summed from the tables as they are read
+        // out = bias + mix · y
         o.chunks_exact_mut(dim)
             .for_each(|o_t| o_t.copy_from_slice(bias));
-        let y = GatheredSum {
-            e: tabs.e,
-            p: tabs.p,
-            offsets: &rows,
-        };
+        let y = tabs.value_rows(tok, (heads, dim), &mut rows);
         gemm_apart((s, dim, k), Mat::new(&mix, k), y, o, dim, (true, avx2));
     }
 }
@@ -249,8 +253,7 @@ fn score_grads_seqs<T: Scalar>(
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let (w, k) = (width(s), s * heads);
     let len = s * 3 * dim; // one sequence of qkv or dqkv
-    let mut y = vec![T::zero(); k * dim]; // (seq·heads, dim): the value rows
-    let mut yt = vec![T::zero(); dim * k]; // (dim, seq·heads): the same, transposed
+    let mut rows = vec![(0, 0); k]; // where value row s·heads + h lies in tab_e and in tab_p
     let mut dmix = vec![T::zero(); s * k]; // (seq, seq·heads)
     let mut dp = vec![T::zero(); s * w]; // (seq, w): dP of one head
     let mut ds = vec![T::zero(); s * s];
@@ -263,11 +266,9 @@ fn score_grads_seqs<T: Scalar>(
         .zip(dout_c.chunks_exact(s * dim))
         .zip(dqkv_c.chunks_exact_mut(len))
     {
-        tabs.seq_rows(tok, heads * dim, &mut y);
-        transpose(&y, (k, dim, dim), &mut yt, k, avx2);
-        // dmix = dO · yᵀ, then each head's dP = its columns of dmix
-        let (g, yt) = (Mat::new(g, dim), Mat::new(&yt, k));
-        gemm_apart((s, k, dim), g, yt, &mut dmix, k, (false, avx2));
+        // dmix = dO · yᵀ, both read along dim; then each head's dP = its columns of dmix
+        let y = tabs.value_rows(tok, (heads, dim), &mut rows);
+        gemm_nt_apart((s, k, dim), Mat::new(g, dim), y, &mut dmix, (k, avx2));
         for h in 0..heads {
             for (dp_t, dmix_t) in dp.chunks_exact_mut(w).zip(dmix.chunks_exact(k)) {
                 (0..s).for_each(|j| dp_t[j] = dmix_t[j * heads + h]);
