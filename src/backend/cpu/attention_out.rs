@@ -5,6 +5,7 @@
 //!
 //! The gradients, with dO = dout of the sequence:
 //! - dP_h = dO · y_hᵀ, then the softmax and score gradients into dq and dk (`scores_backward`);
+//!   dO and y are both read along dim (`gemm_nt`: its sums run in lanes, see there);
 //! - dy_h[s] = Σ_t P_h[t,s] · dO[t], summed into the table rows it came from: dtab_e[x[s], h]
 //!   and dtab_p[s, h]. Many sequences share a token, so this pass runs by table row instead of
 //!   by sequence: each row is one product of the probabilities that weigh it and the rows of dO

@@ -5,7 +5,11 @@
 //! Each element's arithmetic is fixed, so register blocking only changes which elements are
 //! computed together: tiles of 4 rows × 2 groups of `L` lanes keep eight independent sums in
 //! flight (one running sum at a time would wait on each add's latency), then smaller tiles and
-//! scalar lanes take the edges.
+//! scalar lanes take the edges. `gemm_nt` (c = a·bᵀ, both read along the sum) is the exception
+//! to the in-order sums: its elements are summed in lanes, in a fixed order of their own.
+//!
+//! Bounds are checked once per product (`Rows::check`), not per load: in the innermost loop the
+//! checks took as many instructions as the arithmetic (BENCHMARKS.md, 2026-12-04 second part).
 
 use crate::backend::Scalar;
 
