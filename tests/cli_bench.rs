@@ -47,3 +47,52 @@ fn bench_train_refuses_heads_that_do_not_divide_d() {
         out.stderr
     );
 }
+
+#[test]
+fn bench_train_ops_times_each_op_within_the_step() {
+    let out = mha_cv(&[
+        "bench", "train", "--dims", "64", "--heads", "2", "--steps", "2", "--warmup", "0", "--ops",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let ops = &r["ops"];
+    let names: Vec<&str> = ops["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["op"].as_str().unwrap())
+        .collect();
+    // D = 64, 2 heads: `auto` is qkv-and-out (4·8·2 ≤ 64).
+    assert_eq!(
+        names,
+        [
+            "embed",
+            "linear",
+            "head_proj",
+            "attention_out",
+            "add",
+            "layernorm",
+            "mean_pool",
+            "cross_entropy"
+        ]
+    );
+    // The op intervals are disjoint parts of the steps they are averaged over, so their sum
+    // cannot exceed the mean step (up to the rounding of the millisecond means).
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+    let sum: f64 = ops["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| f(o, "ms_forward") + f(o, "ms_backward"))
+        .sum::<f64>()
+        + f(ops, "ms_update");
+    let step = f(ops, "ms_step_mean");
+    assert!(0.0 < sum && sum <= step * (1.0 + 1e-9), "{sum} vs {step}");
+    // Without --ops the report has no "ops" field.
+    let plain = mha_cv(&[
+        "bench", "train", "--dims", "64", "--heads", "2", "--steps", "1", "--warmup", "0", "--json",
+    ]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    assert!(!plain.stdout.contains("\"ops\""), "{}", plain.stdout);
+}

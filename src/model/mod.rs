@@ -1,11 +1,13 @@
 //! The prototype's model (`MHAClassifier`): parameters under PyTorch's names, the forward pass
 //! on the tape, training with Adam, and the passes that read activations out.
 
+use std::time::Instant;
+
 use crate::backend::{AdamStep, Backend};
 use crate::defaults;
 use crate::error::{Error, Result};
 use crate::metrics;
-use crate::tape::{Grads, Tape, Var};
+use crate::tape::{Grads, OpTimes, Tape, Var};
 
 mod config;
 mod data;
@@ -111,7 +113,24 @@ impl<B: Backend> Model<B> {
     /// One full-batch training step: forward, backward, Adam (PyTorch's defaults but `lr`).
     /// Returns the loss of the forward pass (before the update), as `loss.item()`.
     pub fn train_step(&mut self, data: &DeviceData<B>, lr: f64) -> Result<f64> {
-        let (loss, grads) = self.loss_and_grads(data)?;
+        let (loss, grads, _) = self.loss_and_grads(data, Tape::new(&self.backend))?;
+        self.update(&grads, lr)?;
+        Ok(loss)
+    }
+
+    /// `train_step`, also timing each op of the tape and the update (`bench train --ops`; the
+    /// same arithmetic, so the same numbers).
+    pub fn train_step_timed(&mut self, data: &DeviceData<B>, lr: f64) -> Result<(f64, OpTimes)> {
+        let (loss, grads, times) = self.loss_and_grads(data, Tape::timed(&self.backend))?;
+        let mut times = times.expect("a timed tape returns its times");
+        let t0 = Instant::now();
+        self.update(&grads, lr)?;
+        times.update = t0.elapsed();
+        Ok((loss, times))
+    }
+
+    /// Adam on every parameter, with its gradient (in `PARAM_NAMES` order).
+    fn update(&mut self, grads: &[B::Buf], lr: f64) -> Result<()> {
         self.steps += 1;
         let step = AdamStep {
             lr,
@@ -123,13 +142,13 @@ impl<B: Backend> Model<B> {
         for (((p, g), m), v) in self
             .params
             .iter_mut()
-            .zip(&grads)
+            .zip(grads)
             .zip(&mut self.adam_m)
             .zip(&mut self.adam_v)
         {
             self.backend.adam_step(p, g, m, v, step)?;
         }
-        Ok(loss)
+        Ok(())
     }
 
     /// The mean cross-entropy on `data` (forward only).
@@ -312,14 +331,19 @@ impl<B: Backend> Model<B> {
         Ok((Recorded { params, fwd }, loss))
     }
 
-    /// The loss and the parameter gradients (in `PARAM_NAMES` order) on `data`.
-    fn loss_and_grads(&self, data: &DeviceData<B>) -> Result<(f64, Vec<B::Buf>)> {
+    /// The loss and the parameter gradients (in `PARAM_NAMES` order) on `data`, recorded on
+    /// `tape` (a new one, timed or not); with the ops' times of a timed tape.
+    fn loss_and_grads<'a>(
+        &'a self,
+        data: &'a DeviceData<B>,
+        mut tape: Tape<'a, B>,
+    ) -> Result<(f64, Vec<B::Buf>, Option<OpTimes>)> {
         self.check_data(data)?;
-        let mut tape = Tape::new(&self.backend);
         let (vars, loss) = self.record(&mut tape, data, false)?;
         let loss_value = self.scalar(tape.value(loss))?;
-        let grads = self.grads_of(tape.backward(loss)?, &vars.params)?;
-        Ok((loss_value, grads))
+        let mut grads = tape.backward(loss)?;
+        let times = grads.op_times();
+        Ok((loss_value, self.grads_of(grads, &vars.params)?, times))
     }
 
     fn grads_of(&self, mut grads: Grads<B>, params: &[Var; 10]) -> Result<Vec<B::Buf>> {

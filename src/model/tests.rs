@@ -1,6 +1,8 @@
 //! The model's contract: initialisation, validation messages, trace names and shapes,
 //! determinism.
 
+use std::time::Duration;
+
 use super::*;
 use crate::backend::cpu::Cpu;
 use crate::data::{make_data, DataSpec, Dataset};
@@ -271,6 +273,58 @@ fn training_is_deterministic_and_params_round_trip() {
     assert_eq!(pa, pb);
     assert_ne!(pa, init);
     assert!(a[2] < a[0], "loss {a:?}");
+}
+
+#[test]
+fn timed_steps_give_the_untimed_numbers_and_time_every_op() {
+    let cfg = small_cfg();
+    let data = small_data(&cfg);
+    let init = init_params::<f32>(&cfg, 6);
+    let be = Cpu::<f32>::new();
+    let dd = DeviceData::new(&be, &data).unwrap();
+    for path in [Factoring::Qkv, Factoring::QkvAndOut] {
+        let mut plain = Model::new(Cpu::<f32>::new(), cfg, &init).unwrap();
+        let mut timed = Model::new(Cpu::<f32>::new(), cfg, &init).unwrap();
+        plain.set_factoring(path).unwrap();
+        timed.set_factoring(path).unwrap();
+        for _ in 0..2 {
+            let loss = plain.train_step(&dd, 1e-2).unwrap();
+            let (timed_loss, times) = timed.train_step_timed(&dd, 1e-2).unwrap();
+            assert_eq!(loss, timed_loss, "{path:?}");
+            let ops: Vec<&str> = times.ops.iter().map(|t| t.op).collect();
+            let expected: &[&str] = match path {
+                Factoring::QkvAndOut => &[
+                    "embed",
+                    "linear",
+                    "head_proj",
+                    "attention_out",
+                    "add",
+                    "layernorm",
+                    "mean_pool",
+                    "cross_entropy",
+                ],
+                _ => &[
+                    "embed",
+                    "linear",
+                    "attention",
+                    "add",
+                    "layernorm",
+                    "mean_pool",
+                    "cross_entropy",
+                ],
+            };
+            assert_eq!(ops, expected, "{path:?}: the ops in order of first record");
+            // Every op ran both ways (cross_entropy's backward included): none stays zero.
+            for t in &times.ops {
+                assert!(
+                    t.forward > Duration::ZERO && t.backward > Duration::ZERO,
+                    "{t:?}"
+                );
+            }
+            assert!(times.update > Duration::ZERO);
+        }
+        assert_eq!(plain.params().unwrap(), timed.params().unwrap(), "{path:?}");
+    }
 }
 
 /// A measurement runs the forward pass on the first sequences only (those holding the CV pool's

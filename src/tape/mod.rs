@@ -11,6 +11,10 @@
 //! a gradient passes it to its inputs through the backend's `*_bwd`, which ACCUMULATES: an input
 //! used twice (h feeds both the QKV projection and the residual) sums its gradients. Gradient
 //! buffers are created as zeros on first use; leaves keep theirs, which [`Grads`] hands out.
+//!
+//! A [`Tape::timed`] tape also times each op both ways (`timing.rs`, for `bench train --ops`).
+
+use std::time::Instant;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -24,6 +28,9 @@ mod head_proj;
 mod layernorm;
 mod linear;
 mod mean_pool;
+mod timing;
+
+pub use timing::{OpTime, OpTimes};
 
 /// A value on the tape: the index of its node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +47,23 @@ enum Op<'a, B: Backend> {
     LayerNorm(layernorm::LayerNorm<B>),
     MeanPool(mean_pool::MeanPool),
     CrossEntropy(cross_entropy::CrossEntropy<'a, B>),
+}
+
+impl<B: Backend> Op<'_, B> {
+    /// The op's name, as the tape's methods are named.
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Embed(_) => "embed",
+            Op::Linear(_) => "linear",
+            Op::Attention(_) => "attention",
+            Op::HeadProj(_) => "head_proj",
+            Op::AttentionOut(_) => "attention_out",
+            Op::Add(_) => "add",
+            Op::LayerNorm(_) => "layernorm",
+            Op::MeanPool(_) => "mean_pool",
+            Op::CrossEntropy(_) => "cross_entropy",
+        }
+    }
 }
 
 enum Kind<'a, B: Backend> {
@@ -66,6 +90,8 @@ impl<B: Backend> Node<'_, B> {
 pub struct Tape<'a, B: Backend> {
     backend: &'a B,
     nodes: Vec<Node<'a, B>>,
+    /// On a timed tape: the ops' times so far, and when the last record ended.
+    timer: Option<(OpTimes, Instant)>,
 }
 
 impl<'a, B: Backend> Tape<'a, B> {
@@ -73,6 +99,15 @@ impl<'a, B: Backend> Tape<'a, B> {
         Tape {
             backend,
             nodes: Vec::new(),
+            timer: None,
+        }
+    }
+
+    /// A tape that also times each op (see `timing.rs`); [`Grads::op_times`] returns them.
+    pub fn timed(backend: &'a B) -> Self {
+        Tape {
+            timer: Some((OpTimes::default(), Instant::now())),
+            ..Tape::new(backend)
         }
     }
 
@@ -95,6 +130,10 @@ impl<'a, B: Backend> Tape<'a, B> {
     }
 
     fn push(&mut self, value: B::Buf, shape: Vec<usize>, op: Op<'a, B>) -> Var {
+        if let Some((times, last)) = &mut self.timer {
+            times.add_forward(op.name(), last.elapsed());
+            *last = Instant::now();
+        }
         self.nodes.push(Node {
             shape,
             kind: Kind::Op(value, op),
@@ -129,6 +168,7 @@ impl<'a, B: Backend> Tape<'a, B> {
                 nodes: &self.nodes,
                 grads: &mut grads,
             };
+            let started = self.timer.is_some().then(|| (op.name(), Instant::now()));
             match op {
                 Op::Embed(op) => op.backward(&mut ctx, &g)?,
                 Op::Linear(op) => op.backward(&mut ctx, &g)?,
@@ -140,8 +180,12 @@ impl<'a, B: Backend> Tape<'a, B> {
                 Op::MeanPool(op) => op.backward(&mut ctx, &g)?,
                 Op::CrossEntropy(op) => op.backward(&mut ctx, &g)?,
             }
+            if let (Some((times, _)), Some((name, t0))) = (&mut self.timer, started) {
+                times.add_backward(name, t0.elapsed());
+            }
         }
-        Ok(Grads { grads })
+        let times = self.timer.map(|(times, _)| times);
+        Ok(Grads { grads, times })
     }
 }
 
@@ -192,9 +236,15 @@ impl<B: Backend> Ctx<'_, '_, B> {
 /// The gradients of the leaves after [`Tape::backward`].
 pub struct Grads<B: Backend> {
     grads: Vec<Option<B::Buf>>,
+    times: Option<OpTimes>,
 }
 
 impl<B: Backend> Grads<B> {
+    /// The ops' times, forward and backward, if the tape was [`Tape::timed`].
+    pub fn op_times(&mut self) -> Option<OpTimes> {
+        self.times.take()
+    }
+
     /// The gradient of leaf `v`; `None` if the loss does not depend on it.
     pub fn take(&mut self, v: Var) -> Option<B::Buf> {
         self.grads.get_mut(v.0).and_then(Option::take)
