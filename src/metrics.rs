@@ -8,7 +8,7 @@
 //! Activations (`forward_activations`), on all n·seq rows: per head i in turn `act_Q_h{i}`,
 //! `act_K_h{i}`, `act_V_h{i}` (the head's columns of the projections, before the 1/√hd scaling)
 //! and `act_post_h{i}` (columns i·hd..(i+1)·hd of the LayerNorm output); then `act_emb`
-//! (emb[x] + pos) and `act_post_full` (the LayerNorm output).
+//! (`emb[x] + pos`) and `act_post_full` (the LayerNorm output).
 //!
 //! Not in the default list: `act_attn_h{i}`, head i's softmax·v before out_proj
 //! ([`attn_head_activations`]).
@@ -193,7 +193,7 @@ pub fn weight_matrices<T: num_traits::Float>(
         .collect()
 }
 
-/// The activation matrices of [`activation_names`] from the forward pass's h = emb[x] + pos
+/// The activation matrices of [`activation_names`] from the forward pass's `h = emb[x] + pos`
 /// (rows, dim), qkv (rows, 3·dim) and LayerNorm output (rows, dim), rows = n·seq.
 pub fn activation_matrices<T: Copy>(
     h: &[T],

@@ -161,7 +161,7 @@ pub trait Backend {
     /// a + b (same length).
     fn add(&self, a: &Self::Buf, b: &Self::Buf) -> Result<Self::Buf>;
 
-    /// h (batch, seq, dim): h[b,s,:] = emb[ids[b,s],:] + pos[s,:].
+    /// h (batch, seq, dim): `h[b,s,:] = emb[ids[b,s],:] + pos[s,:]`.
     fn embed_fwd(
         &self,
         ids: &Self::Ids,
@@ -169,7 +169,7 @@ pub trait Backend {
         pos: &Self::Buf,
         d: EmbedDims,
     ) -> Result<Self::Buf>;
-    /// demb[ids[b,s],:] += dh[b,s,:]; dpos[s,:] += Σ_b dh[b,s,:].
+    /// `demb[ids[b,s],:] += dh[b,s,:]`; `dpos[s,:] += Σ_b dh[b,s,:]`.
     fn embed_bwd(
         &self,
         ids: &Self::Ids,
@@ -239,7 +239,7 @@ pub trait Backend {
         false
     }
 
-    /// tab (rows, heads, dim): tab[r,h,:] = src[r, 2·dim + h·hd ..][..hd] · w[:, h·hd ..][..hd]ᵀ,
+    /// tab (rows, heads, dim): `tab[r,h,:] = src[r, 2·dim + h·hd ..][..hd] · w[:, h·hd ..][..hd]ᵀ`,
     /// the value block of each row of src (rows, 3·dim) through head h's columns of the out
     /// projection w (dim, dim).
     fn head_proj_fwd(&self, src: &Self::Buf, w: &Self::Buf, d: HeadProjDims) -> Result<Self::Buf> {
@@ -262,10 +262,10 @@ pub trait Backend {
     }
 
     /// Attention followed by the out projection, on value rows already projected per head:
-    /// out (batch, seq, dim) = bias + Σ_h probs_h · y_h with y_h[s] = tab_e[ids[b,s], h] + tab_p[s, h]
-    /// (tab_e (vocab, heads, dim), tab_p (seq, heads, dim), bias (dim)) and probs
-    /// (batch, heads, seq, seq) computed from qkv's q and k blocks as in `attention_fwd` (its v
-    /// block is not read). Returns (out, probs).
+    /// out (batch, seq, dim) = bias + Σ_h probs_h · y_h with
+    /// `y_h[s] = tab_e[ids[b,s], h] + tab_p[s, h]` (tab_e (vocab, heads, dim), tab_p (seq, heads,
+    /// dim), bias (dim)) and probs (batch, heads, seq, seq) computed from qkv's q and k blocks as
+    /// in `attention_fwd` (its v block is not read). Returns (out, probs).
     #[allow(clippy::too_many_arguments)]
     fn attention_out_fwd(
         &self,
@@ -348,7 +348,7 @@ pub trait Backend {
         seq: usize,
         dim: usize,
     ) -> Result<Self::Buf>;
-    /// dx[b,s,:] += dy[b,:] / seq.
+    /// `dx[b,s,:] += dy[b,:] / seq`.
     fn mean_pool_bwd(
         &self,
         dy: &Self::Buf,
@@ -357,7 +357,7 @@ pub trait Backend {
         dim: usize,
         dx: &mut Self::Buf,
     ) -> Result<()>;
-    /// `mean_pool_bwd` into a new buffer: dx[b,s,:] = dy[b,:] / seq (see `attention_bwd_new`).
+    /// `mean_pool_bwd` into a new buffer: `dx[b,s,:] = dy[b,:] / seq` (see `attention_bwd_new`).
     fn mean_pool_bwd_new(
         &self,
         dy: &Self::Buf,
@@ -370,7 +370,7 @@ pub trait Backend {
         Ok(dx)
     }
 
-    /// Mean over the batch of −log softmax(logits_b)[label_b]. logits (batch, classes).
+    /// Mean over the batch of `−log softmax(logits_b)[label_b]`. logits (batch, classes).
     /// Returns (loss (1), probs (batch, classes)).
     fn cross_entropy_fwd(
         &self,

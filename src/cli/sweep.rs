@@ -75,7 +75,7 @@ pub struct SweepArgs {
     /// Train on this data set (tensors `x` (N, seq) and `y` (N)) instead of the generated one.
     #[arg(long, value_name = "FILE.safetensors")]
     pub data: Option<PathBuf>,
-    /// Save each config's final parameters to DIR/params/<config>.safetensors.
+    /// Save each config's final parameters to DIR/params/CONFIG.safetensors.
     #[arg(long)]
     pub save_params: bool,
     /// No progress bar or notes on stderr (the tables still go to stdout).

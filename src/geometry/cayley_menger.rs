@@ -9,7 +9,7 @@
 //!        | 1  d²04 d²14 d²24 d²34 0    |
 //! ```
 //!
-//! Squared distances are direct differences, Σ_c (p_i[c] − p_j[c])² (`distance`): the
+//! Squared distances are direct differences, `Σ_c (p_i[c] − p_j[c])²` (`distance`): the
 //! Gram form |a|² + |b|² − 2a·b loses digits when points sit far from the origin. The 6×6
 //! determinants go through the same pivoted lane kernel as `det6_batch`, one simplex per lane,
 //! so f32 and f64 and every kernel give the same bits (`kernel`).
@@ -81,7 +81,7 @@ pub fn vol2_from_points_with<T: Scalar>(
 }
 
 /// vol² of the simplices whose vertices are rows of `matrix` (rows, cols), row-major:
-/// `out[s]` is the vol² of rows idx[s][0..5], without gathering the points.
+/// `out[s]` is the vol² of rows `idx[s][0..5]`, without gathering the points.
 /// Every index must be < rows and the 5 indices of a tuple distinct.
 pub fn vol2_fused<T: Scalar>(
     matrix: &[T],

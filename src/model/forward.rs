@@ -18,15 +18,15 @@ use crate::defaults;
 use crate::error::Result;
 use crate::tape::{Tape, Var};
 
-/// Which projections run on the distinct rows instead of all batch·seq tokens. h = emb[x] + pos
+/// Which projections run on the distinct rows instead of all batch·seq tokens. `h = emb[x] + pos`
 /// has only vocab + seq distinct rows (264 against 4000 for the prototype), and every projection
 /// is linear, so all three give the same values up to the order of the sums; the
 /// finite-difference and PyTorch audits run on each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Factoring {
-    /// qkv = (emb[x] + pos)·Wᵀ + b and attn_out = attn·W_outᵀ + b_out on all rows, as PyTorch.
+    /// `qkv = (emb[x] + pos)·Wᵀ + b` and `attn_out = attn·W_outᵀ + b_out` on all rows, as PyTorch.
     PerToken,
-    /// qkv = (emb·Wᵀ)[x] + (pos·Wᵀ + b)[s]: the QKV projection of the distinct rows, gathered
+    /// `qkv = (emb·Wᵀ)[x] + (pos·Wᵀ + b)[s]`: the QKV projection of the distinct rows, gathered
     /// by the embedding op (its backward scatter-adds, then two small products).
     Qkv,
     /// `Qkv`, and the out projection too: attn_out = b_out + Σ_h P_h·(V_h·W_out,hᵀ), where the

@@ -2,7 +2,7 @@
 //!
 //! Forward: each op method (`embed`, `linear`, `attention`, `head_proj`, `attention_out`, `add`,
 //! `layernorm`, `mean_pool`, `cross_entropy`, one file each with its backward next to it) calls
-//! the backend's forward, pushes a node holding the output, its shape and an [`Op`] recording the
+//! the backend's forward, pushes a node holding the output, its shape and an `Op` recording the
 //! inputs and whatever the backward needs, and returns a [`Var`] (the node's index). Leaves
 //! borrow their buffers (parameters, inputs), so recording costs no copies.
 //!
