@@ -58,13 +58,4 @@ impl OpTimes {
         }
         self.update += other.update;
     }
-
-    /// Everything measured: every op both ways, and the update.
-    pub fn total(&self) -> Duration {
-        self.ops
-            .iter()
-            .map(|t| t.forward + t.backward)
-            .sum::<Duration>()
-            + self.update
-    }
 }
