@@ -4,7 +4,10 @@
 #   bash benches/compare.sh            # sweep, determinant, training step
 #   bash benches/compare.sh --train    # also the criterion bench of the step (a few minutes)
 # Needs python3 with torch and numpy for the baselines (`python3 -m pip install torch numpy`);
-# without them only mha-cv's own figures are printed. Run it on a quiet machine.
+# without them only mha-cv's own figures are printed. Run it on a quiet machine. Both sides use
+# every CPU this process may run on (`nproc`): `taskset -c 0,1 bash benches/compare.sh` compares
+# them on two cores of a larger machine. MHA_CV_BIN=path runs that binary instead of building
+# one (for a machine without Rust; `--train` needs cargo).
 set -euo pipefail
 train=${1:-}  # read now: `set --` below reuses the positional parameters
 cd "$(dirname "$0")/.."
@@ -14,8 +17,14 @@ trap 'rm -rf "$tmp"' EXIT
 secs() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }'; }
 have_torch() { python3 -c 'import torch, numpy' 2>/dev/null; }
 
-cargo build --release --quiet
-bin=target/release/mha-cv
+if [ -n "${MHA_CV_BIN:-}" ]; then
+    bin=$MHA_CV_BIN
+else
+    cargo build --release --quiet
+    bin=target/release/mha-cv
+fi
+threads=$(nproc)
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$threads}  # PyTorch's threads, as many as ours
 rows=()
 
 # The default sweep, whole process, prototype first.
@@ -55,6 +64,12 @@ if have_torch; then
     done < "$tmp/ref.json"
 fi
 
+# The fused Cayley–Menger volumes, f64, D = 64, 10^6 tuples from 512 rows, against the direct
+# path in the same run.
+vol=$("$bin" bench volumes --json | python3 -c 'import json, sys; o = json.load(sys.stdin); print(o["auto"]["volumes_per_second"] / 1e6, o["auto_path"], o["speedup"])')
+set -- $vol
+rows+=("fused volumes f64 D=64 (mha-cv, $2)|$(printf '%.1f M vol/s, %.1f× the direct path' "$1" "$3")")
+
 # One training step, heads 8, D = 64 and 256: mha-cv's default factoring against PyTorch's order
 # in the same process (`bench train`), then the prototype's model in PyTorch.
 while read -r line; do
@@ -62,8 +77,8 @@ while read -r line; do
     eval "step_$1=$3"
     rows+=("train step D=$1 h8 (mha-cv, $2)|$(printf '%.2f ms; per-token %.2f ms' "$3" "$4")")
 done < <("$bin" bench train --dims 64,256 --heads 8 --json)
-if have_torch; then
-    python3 scripts/torch_train_step.py --threads 2 > "$tmp/torch_step.txt"
+if have_torch && [ -f "$proto" ]; then
+    python3 scripts/torch_train_step.py --threads "$threads" --prototype "$proto" > "$tmp/torch_step.txt"
     while read -r dim ms; do
         ours_var="step_$dim"
         rows+=("train step D=$dim h8 (PyTorch)|$(awk -v t="$ms" -v o="${!ours_var}" 'BEGIN { printf "%.2f ms median → mha-cv %.1f×", t, t / o }')")

@@ -36,7 +36,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
     args = ap.parse_args()
-    threads = os.cpu_count()
+    threads = len(os.sched_getaffinity(0))  # the CPUs this process may use (taskset)
 
     cases = []
     try:

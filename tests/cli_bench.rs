@@ -1,5 +1,5 @@
-//! `mha-cv bench train` through the binary: it runs each config with the factoring asked and
-//! the baseline, and reports consistent figures (no timing is asserted: speed is measured, not
+//! `mha-cv bench train` and `bench volumes` through the binary: each runs what it is asked and
+//! its baseline, and reports consistent figures (no timing is asserted: speed is measured, not
 //! tested).
 
 mod sweep_common;
@@ -95,4 +95,41 @@ fn bench_train_ops_times_each_op_within_the_step() {
     ]);
     assert_eq!(plain.code, 0, "{}", plain.stderr);
     assert!(!plain.stdout.contains("\"ops\""), "{}", plain.stdout);
+}
+
+/// The report of `bench volumes`: the path `auto` took by the cost model (table when
+/// 10·tuples > rows(rows − 1)/2: 2016 distances for 64 rows), rates from the medians, and the
+/// ratio of the two paths' medians.
+#[test]
+fn bench_volumes_reports_the_auto_path_against_the_direct_one() {
+    for (tuples, path) in [("5000", "table"), ("200", "direct")] {
+        let out = mha_cv(&[
+            "bench", "volumes", "--dim", "8", "--rows", "64", "--tuples", tuples, "--repeats",
+            "3", "--warmup", "0", "--precision", "f32", "--json",
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let r: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+        assert_eq!(r["auto_path"].as_str(), Some(path), "{r}");
+        assert_eq!(
+            (r["dim"].as_u64(), r["rows"].as_u64(), r["precision"].as_str()),
+            (Some(8), Some(64), Some("f32"))
+        );
+        let n: f64 = tuples.parse().unwrap();
+        for side in ["auto", "direct"] {
+            let f = |k: &str| r[side][k].as_f64().unwrap();
+            assert!(0.0 < f("seconds_min") && f("seconds_min") <= f("seconds_median"));
+            let rate = n / f("seconds_median");
+            assert!((f("volumes_per_second") - rate).abs() <= 1e-12 * rate, "{r}");
+        }
+        let ratio = r["direct"]["seconds_median"].as_f64().unwrap()
+            / r["auto"]["seconds_median"].as_f64().unwrap();
+        assert!((r["speedup"].as_f64().unwrap() - ratio).abs() <= 1e-12 * ratio, "{r}");
+    }
+}
+
+#[test]
+fn bench_volumes_refuses_a_pool_without_a_simplex() {
+    let out = mha_cv(&["bench", "volumes", "--rows", "4"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("--rows 4 must be between 5"), "{}", out.stderr);
 }

@@ -1,5 +1,6 @@
 //! `mha-cv bench det`: throughput of the batched 6×6 determinant (`bench train`, the training
-//! step, is in `bench_train.rs`).
+//! step, is in `bench_train.rs`; `bench volumes`, the fused Cayley–Menger volumes, in
+//! `bench_volumes.rs`).
 //!
 //! Each run times one `det6_batch` call on a fresh batch of random matrices (entries uniform in
 //! [−1, 1), drawn from `Rng` with a new seed per run; drawing is not timed), then a plain read
@@ -14,6 +15,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::bench_train::{run_train, TrainArgs};
+use super::bench_volumes::{run_volumes, VolumesArgs};
 use super::stream::{read_all, HugeBuf};
 use crate::backend::Scalar;
 use crate::error::{Error, Result};
@@ -34,6 +36,9 @@ pub enum BenchWhat {
     Det(DetArgs),
     /// One training step on the CPU: milliseconds per step against a baseline factoring.
     Train(TrainArgs),
+    /// The fused Cayley–Menger volumes (rows by index): volumes per second against the direct
+    /// path.
+    Volumes(VolumesArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -80,6 +85,18 @@ pub enum KernelArg {
     Avx512,
 }
 
+impl KernelArg {
+    /// The kernel named (`Auto`: the widest this CPU supports).
+    pub(super) fn kernel(self) -> Kernel {
+        match self {
+            KernelArg::Auto => Kernel::detect(),
+            KernelArg::Scalar => Kernel::Scalar,
+            KernelArg::Avx2 => Kernel::Avx2,
+            KernelArg::Avx512 => Kernel::Avx512,
+        }
+    }
+}
+
 /// What `--json` prints.
 #[derive(Serialize, Debug)]
 struct DetReport {
@@ -106,6 +123,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchWhat::Det(a) => run_det(a),
         BenchWhat::Train(a) => run_train(a),
+        BenchWhat::Volumes(a) => run_volumes(a),
     }
 }
 
@@ -119,12 +137,7 @@ fn run_det(a: DetArgs) -> Result<()> {
     if a.device == Device::Cuda {
         return run_det_cuda(&a);
     }
-    let kernel = match a.kernel {
-        KernelArg::Auto => Kernel::detect(),
-        KernelArg::Scalar => Kernel::Scalar,
-        KernelArg::Avx2 => Kernel::Avx2,
-        KernelArg::Avx512 => Kernel::Avx512,
-    };
+    let kernel = a.kernel.kernel();
     let (mut times, mut reads) = match a.precision {
         Precision::F32 => time_runs::<f32>(kernel, &a)?,
         Precision::F64 => time_runs::<f64>(kernel, &a)?,
@@ -256,7 +269,7 @@ fn time_runs<T: Scalar>(kernel: Kernel, a: &DetArgs) -> Result<(Vec<f64>, Vec<f6
 }
 
 /// Entries uniform in [−1, 1), one generator stream per block of 4096 values (in parallel).
-fn fill_uniform<T: Scalar>(xs: &mut [T], seed: u64) {
+pub(super) fn fill_uniform<T: Scalar>(xs: &mut [T], seed: u64) {
     xs.par_chunks_mut(4096).enumerate().for_each(|(i, c)| {
         let mut rng = Rng::stream(seed, i as u64);
         for x in c {

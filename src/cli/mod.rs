@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 mod bench_train;
+mod bench_volumes;
 pub mod cv;
 pub mod merge;
 pub mod plot;
@@ -27,7 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Train and measure every config of a sweep (default: the prototype's).
     Sweep(Box<sweep::SweepArgs>),
-    /// Benchmarks (`bench det`: the batched 6×6 determinant; `bench train`: the training step).
+    /// Benchmarks (`bench det`: the batched 6×6 determinant; `bench train`: the training step;
+    /// `bench volumes`: the fused Cayley–Menger volumes).
     Bench(bench::BenchArgs),
     /// CV of every 2-D tensor in .safetensors / .npy files.
     Cv(cv::CvArgs),

@@ -128,9 +128,7 @@ pub fn vol2_fused_via<T: Scalar>(
     check_finite("vol2_fused: matrix", matrix, cols.max(1))?;
     check_kernel(kernel)?;
     let table = match path {
-        FusedPath::Auto => {
-            span <= TABLE_MAX_ROWS && 10 * idx.len() > span * span.saturating_sub(1) / 2
-        }
+        FusedPath::Auto => auto_uses_table(span, idx.len()),
         FusedPath::Direct => false,
         FusedPath::Table if span <= TABLE_MAX_ROWS => true,
         FusedPath::Table => {
@@ -147,6 +145,13 @@ pub fn vol2_fused_via<T: Scalar>(
         run(kernel, &Rows { matrix, cols, idx }, out);
     }
     Ok(())
+}
+
+/// Whether `FusedPath::Auto` builds the distance table for `samples` tuples spanning `span`
+/// rows: when it computes fewer distances (10·samples > span(span−1)/2) and fits
+/// (span ≤ [`TABLE_MAX_ROWS`]).
+pub fn auto_uses_table(span: usize, samples: usize) -> bool {
+    span <= TABLE_MAX_ROWS && 10 * samples > span * span.saturating_sub(1) / 2
 }
 
 fn check_out(what: &str, got: usize, expected: usize) -> Result<()> {
