@@ -104,14 +104,31 @@ fn bench_train_ops_times_each_op_within_the_step() {
 fn bench_volumes_reports_the_auto_path_against_the_direct_one() {
     for (tuples, path) in [("5000", "table"), ("200", "direct")] {
         let out = mha_cv(&[
-            "bench", "volumes", "--dim", "8", "--rows", "64", "--tuples", tuples, "--repeats",
-            "3", "--warmup", "0", "--precision", "f32", "--json",
+            "bench",
+            "volumes",
+            "--dim",
+            "8",
+            "--rows",
+            "64",
+            "--tuples",
+            tuples,
+            "--repeats",
+            "3",
+            "--warmup",
+            "0",
+            "--precision",
+            "f32",
+            "--json",
         ]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         let r: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
         assert_eq!(r["auto_path"].as_str(), Some(path), "{r}");
         assert_eq!(
-            (r["dim"].as_u64(), r["rows"].as_u64(), r["precision"].as_str()),
+            (
+                r["dim"].as_u64(),
+                r["rows"].as_u64(),
+                r["precision"].as_str()
+            ),
             (Some(8), Some(64), Some("f32"))
         );
         let n: f64 = tuples.parse().unwrap();
@@ -119,11 +136,17 @@ fn bench_volumes_reports_the_auto_path_against_the_direct_one() {
             let f = |k: &str| r[side][k].as_f64().unwrap();
             assert!(0.0 < f("seconds_min") && f("seconds_min") <= f("seconds_median"));
             let rate = n / f("seconds_median");
-            assert!((f("volumes_per_second") - rate).abs() <= 1e-12 * rate, "{r}");
+            assert!(
+                (f("volumes_per_second") - rate).abs() <= 1e-12 * rate,
+                "{r}"
+            );
         }
         let ratio = r["direct"]["seconds_median"].as_f64().unwrap()
             / r["auto"]["seconds_median"].as_f64().unwrap();
-        assert!((r["speedup"].as_f64().unwrap() - ratio).abs() <= 1e-12 * ratio, "{r}");
+        assert!(
+            (r["speedup"].as_f64().unwrap() - ratio).abs() <= 1e-12 * ratio,
+            "{r}"
+        );
     }
 }
 
@@ -131,5 +154,9 @@ fn bench_volumes_reports_the_auto_path_against_the_direct_one() {
 fn bench_volumes_refuses_a_pool_without_a_simplex() {
     let out = mha_cv(&["bench", "volumes", "--rows", "4"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("--rows 4 must be between 5"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--rows 4 must be between 5"),
+        "{}",
+        out.stderr
+    );
 }

@@ -177,7 +177,10 @@ fn time_paths<T: Scalar>(kernel: Kernel, a: &VolumesArgs) -> Result<(Vec<f64>, V
             .iter()
             .zip(&outs[1])
             .all(|(&x, &y)| Scalar::to_f64(x).to_bits() == Scalar::to_f64(y).to_bits());
-        assert!(same, "bench volumes: the auto and direct paths gave different bits");
+        assert!(
+            same,
+            "bench volumes: the auto and direct paths gave different bits"
+        );
     }
     let [auto, direct] = times;
     Ok((auto, direct))

@@ -258,12 +258,10 @@ fn replicate_cv(key: &NullKey, r: usize, matrix: &mut Vec<f64>) -> Result<Option
     };
     matrix.resize(key.rows * key.cols, 0.0);
     key.dist.fill(&mut rng, matrix);
-    Ok(
-        match cv_metric::<f64>(matrix, key.rows, key.cols, &opts)? {
-            CvOutcome::Value { cv, .. } => Some(cv),
-            CvOutcome::Insufficient { .. } => None,
-        },
-    )
+    Ok(match cv_metric::<f64>(matrix, key.rows, key.cols, &opts)? {
+        CvOutcome::Value { cv, .. } => Some(cv),
+        CvOutcome::Insufficient { .. } => None,
+    })
 }
 
 /// Mean and sd (Bessel) of the replicate CVs; None with fewer than 2 values.
@@ -437,7 +435,9 @@ impl NullCache {
         let clock = Instant::now();
         let cvs = jobs
             .par_iter()
-            .map_init(Vec::new, |matrix, &(i, r)| replicate_cv(&missing[i], r, matrix))
+            .map_init(Vec::new, |matrix, &(i, r)| {
+                replicate_cv(&missing[i], r, matrix)
+            })
             .collect::<Result<Vec<_>>>()?;
         self.compute_nanos
             .fetch_add(clock.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -547,7 +547,15 @@ mod tests {
     fn polar_blocks_give_the_pairwise_draws_bit_for_bit() {
         // Lengths around the block (1024 values), odd ends, several blocks; and the stream
         // left where the pairwise draws leave it.
-        for (seed, len) in [(1, 0), (2, 1), (3, 2), (4, 1023), (5, 1024), (6, 1025), (7, 5001)] {
+        for (seed, len) in [
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 1023),
+            (5, 1024),
+            (6, 1025),
+            (7, 5001),
+        ] {
             let (mut rng, mut reference) = (Rng::new(seed), Rng::new(seed));
             let mut out = vec![f64::NAN; len];
             fill_polar(&mut rng, &mut out);
@@ -559,7 +567,11 @@ mod tests {
             expected.truncate(len);
             let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&out), bits(&expected), "seed {seed}, {len} values");
-            assert_eq!(rng.next_u64(), reference.next_u64(), "seed {seed}: stream position");
+            assert_eq!(
+                rng.next_u64(),
+                reference.next_u64(),
+                "seed {seed}: stream position"
+            );
         }
     }
 
