@@ -54,13 +54,16 @@ impl Scalar for f64 {
     }
 }
 
-/// Shape of the embedding op: ids (batch, seq) into emb (vocab, dim), plus pos (seq, dim).
+/// Shape of the embedding op: ids (batch, seq) into emb (vocab, dim), plus pos (seq, dim); the
+/// output (batch, seq, cols) takes the leading `cols` ≤ dim columns of those rows (dim: whole
+/// rows; `Factoring::QkvAndOut` gathers only the q and k blocks of its projected rows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EmbedDims {
     pub batch: usize,
     pub seq: usize,
     pub dim: usize,
     pub vocab: usize,
+    pub cols: usize,
 }
 
 /// Shape of the attention op: qkv (batch, seq, 3·heads·head_dim).

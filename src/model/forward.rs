@@ -84,10 +84,30 @@ impl ParamVars {
     }
 }
 
+/// What a forward pass is read for, beyond the loss.
+#[derive(Clone, Copy)]
+pub(super) struct Reads {
+    /// The heads' outputs before out_proj (`Forward::attn`), on every path.
+    pub attn: bool,
+    /// The whole qkv (`Forward::qkv`), which `QkvAndOut` does not need for the loss.
+    pub qkv: bool,
+}
+
+impl Reads {
+    /// The loss only (training, evaluation).
+    pub const LOSS: Reads = Reads {
+        attn: false,
+        qkv: false,
+    };
+}
+
 /// The vars of every intermediate (the fixture's `act.*`).
 #[derive(Clone, Copy)]
 pub(super) struct Forward {
     pub h: Var,
+    /// (B, S, 3D); on `QkvAndOut` read for the loss only, its q and k blocks (B, S, 2D): the
+    /// v block is neither gathered nor given a gradient there (attention_out takes v through
+    /// head_proj's tables).
     pub qkv: Var,
     /// The heads' outputs before out_proj: on `QkvAndOut` recorded only when asked for (the
     /// loss does not use it there).
@@ -102,8 +122,8 @@ pub(super) struct Forward {
 }
 
 /// Records the forward pass for `batch` sequences `ids` (batch, seq_len). `zero_qkv_bias`
-/// (3·dim zeros) is the bias of the vocabulary projection on the factored paths; `with_attn`
-/// records the heads' outputs on `QkvAndOut` too.
+/// (3·dim zeros) is the bias of the vocabulary projection on the factored paths; `reads` says
+/// what else is read (the heads' outputs are recorded on `QkvAndOut` only when asked).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn forward<'a, B: Backend>(
     tape: &mut Tape<'a, B>,
@@ -113,7 +133,7 @@ pub(super) fn forward<'a, B: Backend>(
     batch: usize,
     path: Factoring,
     zero_qkv_bias: Var,
-    with_attn: bool,
+    reads: Reads,
 ) -> Result<Forward> {
     let s = cfg.seq_len;
     let h = tape.embed(ids, batch, s, p.emb, p.pos)?;
@@ -123,7 +143,9 @@ pub(super) fn forward<'a, B: Backend>(
         Factoring::Qkv | Factoring::QkvAndOut => {
             let emb_proj = tape.linear(p.emb, p.in_w, zero_qkv_bias)?; // (vocab, 3D)
             let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
-            let qkv = tape.embed(ids, batch, s, emb_proj, pos_proj)?;
+            let q_and_k_only = path == Factoring::QkvAndOut && !reads.attn && !reads.qkv;
+            let cols = if q_and_k_only { 2 } else { 3 } * cfg.dim;
+            let qkv = tape.embed_leading(ids, (batch, s), (emb_proj, pos_proj), cols)?;
             (qkv, Some((emb_proj, pos_proj)))
         }
     };
@@ -133,7 +155,7 @@ pub(super) fn forward<'a, B: Backend>(
             let tab_e = tape.head_proj(emb_proj, p.out_w, cfg.heads)?; // (vocab, H, D)
             let tab_p = tape.head_proj(pos_proj, p.out_w, cfg.heads)?; // (S, H, D)
             let attn_out = tape.attention_out(qkv, ids, (tab_e, tab_p), p.out_b)?;
-            let attn = if with_attn {
+            let attn = if reads.attn {
                 Some(tape.attention(qkv, cfg.heads)?)
             } else {
                 None

@@ -21,7 +21,7 @@ pub use forward::Factoring;
 pub use init::{init_params, INIT_STREAM};
 pub use params::{param_shapes, HostParams, HostTensor, PARAM_NAMES};
 
-use forward::{forward, Forward, ParamVars};
+use forward::{forward, Forward, ParamVars, Reads};
 
 /// The model on backend `B`: parameters and Adam's moments, in `PARAM_NAMES` order.
 pub struct Model<B: Backend> {
@@ -155,7 +155,7 @@ impl<B: Backend> Model<B> {
     pub fn loss(&self, data: &DeviceData<B>) -> Result<f64> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (_, loss) = self.record(&mut tape, data, false)?;
+        let (_, loss) = self.record(&mut tape, data, Reads::LOSS)?;
         self.scalar(tape.value(loss))
     }
 
@@ -164,7 +164,7 @@ impl<B: Backend> Model<B> {
     pub fn accuracy(&self, data: &DeviceData<B>) -> Result<f64> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (_, fwd) = self.record_forward(&mut tape, data, false)?;
+        let (_, fwd) = self.record_forward(&mut tape, data, Reads::LOSS)?;
         let logits = self.backend.download(tape.value(fwd.logits))?;
         let classes = self.cfg.classes;
         let correct = logits
@@ -201,7 +201,11 @@ impl<B: Backend> Model<B> {
     ) -> Result<Vec<HostTensor<B::T>>> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (_, fwd) = self.record_forward(&mut tape, data, attn_heads)?;
+        let reads = Reads {
+            attn: attn_heads,
+            qkv: prototype,
+        };
+        let (_, fwd) = self.record_forward(&mut tape, data, reads)?;
         let rows = data.len() * self.cfg.seq_len;
         let (dim, heads) = (self.cfg.dim, self.cfg.heads);
         let mut out = Vec::new();
@@ -229,7 +233,11 @@ impl<B: Backend> Model<B> {
     pub fn trace(&mut self, data: &DeviceData<B>) -> Result<Vec<HostTensor<B::T>>> {
         self.check_data(data)?;
         let mut tape = Tape::new(&self.backend);
-        let (vars, loss) = self.record(&mut tape, data, true)?;
+        let all = Reads {
+            attn: true,
+            qkv: true,
+        };
+        let (vars, loss) = self.record(&mut tape, data, all)?;
         let fwd = &vars.fwd;
         let mut out = Vec::new();
         let mut put = |name: &str, shape: Vec<usize>, buf: &B::Buf| -> Result<()> {
@@ -291,12 +299,12 @@ impl<B: Backend> Model<B> {
         ds.validate(self.cfg.vocab, self.cfg.classes)
     }
 
-    /// The forward pass; `with_attn` records the heads' outputs on every path.
+    /// The forward pass, recording what `reads` asks for besides the loss.
     fn record_forward<'a>(
         &'a self,
         tape: &mut Tape<'a, B>,
         data: &'a DeviceData<B>,
-        with_attn: bool,
+        reads: Reads,
     ) -> Result<([Var; 10], Forward)> {
         let shapes = param_shapes(&self.cfg);
         let mut leaves = [None; 10];
@@ -314,7 +322,7 @@ impl<B: Backend> Model<B> {
             data.len(),
             self.factoring,
             zero,
-            with_attn,
+            reads,
         )?;
         Ok((params, fwd))
     }
@@ -324,9 +332,9 @@ impl<B: Backend> Model<B> {
         &'a self,
         tape: &mut Tape<'a, B>,
         data: &'a DeviceData<B>,
-        with_attn: bool,
+        reads: Reads,
     ) -> Result<(Recorded, Var)> {
-        let (params, fwd) = self.record_forward(tape, data, with_attn)?;
+        let (params, fwd) = self.record_forward(tape, data, reads)?;
         let loss = tape.cross_entropy(fwd.logits, &data.y)?;
         Ok((Recorded { params, fwd }, loss))
     }
@@ -339,7 +347,7 @@ impl<B: Backend> Model<B> {
         mut tape: Tape<'a, B>,
     ) -> Result<(f64, Vec<B::Buf>, Option<OpTimes>)> {
         self.check_data(data)?;
-        let (vars, loss) = self.record(&mut tape, data, false)?;
+        let (vars, loss) = self.record(&mut tape, data, Reads::LOSS)?;
         let loss_value = self.scalar(tape.value(loss))?;
         let mut grads = tape.backward(loss)?;
         let times = grads.op_times();

@@ -327,6 +327,47 @@ fn timed_steps_give_the_untimed_numbers_and_time_every_op() {
     }
 }
 
+/// The loss alone reads less than a trace: on `QkvAndOut` only q and k are gathered (v reaches
+/// attention_out through head_proj's tables). The loss and every parameter gradient must be the
+/// very bits of the trace's pass over the whole qkv, on every path.
+#[test]
+fn the_loss_path_gathers_q_and_k_only_and_gives_the_traces_gradients() {
+    let cfg = small_cfg();
+    let data = small_data(&cfg);
+    let init = init_params::<f32>(&cfg, 7);
+    let be = Cpu::<f32>::new();
+    let dd = DeviceData::new(&be, &data).unwrap();
+    let (b, s, d) = (dd.len(), cfg.seq_len, cfg.dim);
+    for path in [Factoring::PerToken, Factoring::Qkv, Factoring::QkvAndOut] {
+        let mut model = Model::new(Cpu::<f32>::new(), cfg, &init).unwrap();
+        model.set_factoring(path).unwrap();
+        model.train_step(&dd, 1e-2).unwrap(); // away from the init's symmetries
+        let mut tape = Tape::new(model.backend());
+        let (_, fwd) = model.record_forward(&mut tape, &dd, Reads::LOSS).unwrap();
+        let cols = if path == Factoring::QkvAndOut {
+            2 * d
+        } else {
+            3 * d
+        };
+        assert_eq!(tape.shape(fwd.qkv), [b, s, cols], "{path:?}");
+        let (loss, grads, _) = model
+            .loss_and_grads(&dd, Tape::new(model.backend()))
+            .unwrap();
+        let trace = model.trace(&dd).unwrap();
+        let traced = |name: &str| &trace.iter().find(|t| t.name == name).unwrap().data;
+        assert_eq!(loss, f64::from(traced("act.loss")[0]), "{path:?}");
+        for (name, g) in PARAM_NAMES.iter().zip(&grads) {
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            let grad = model.backend().download(g).unwrap();
+            assert_eq!(
+                bits(&grad),
+                bits(traced(&format!("grad.{name}"))),
+                "{path:?}: grad.{name}"
+            );
+        }
+    }
+}
+
 /// A measurement runs the forward pass on the first sequences only (those holding the CV pool's
 /// rows). Every op's row depends on its own sequence alone, so those rows must be the very bits
 /// of a pass over the whole set: checked at the prototype's size (500 sequences, so the matrix

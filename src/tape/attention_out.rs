@@ -20,8 +20,9 @@ pub(super) struct AttentionOut<'a, B: Backend> {
 }
 
 impl<'a, B: Backend> Tape<'a, B> {
-    /// qkv (batch, seq, 3·dim); ids (batch, seq) validated against the vocabulary by the
-    /// caller; tab_e (vocab, heads, dim); tab_p (seq, heads, dim); bias (dim).
+    /// qkv (batch, seq, 3·dim), or its q and k blocks only (batch, seq, 2·dim): v is not read;
+    /// ids (batch, seq) validated against the vocabulary by the caller; tab_e (vocab, heads,
+    /// dim); tab_p (seq, heads, dim); bias (dim).
     pub fn attention_out(
         &mut self,
         qkv: Var,
@@ -30,7 +31,7 @@ impl<'a, B: Backend> Tape<'a, B> {
         bias: Var,
     ) -> Result<Var> {
         let (qs, es) = (self.shape(qkv), self.shape(tab_e));
-        let [batch, seq, three_dim] = *qs else {
+        let [batch, seq, row] = *qs else {
             let expected = "(batch, seq, 3·dim)".into();
             return Err(shape_error("attention_out", "qkv", qs, expected));
         };
@@ -38,10 +39,10 @@ impl<'a, B: Backend> Tape<'a, B> {
             let expected = "(vocab, heads, dim)".into();
             return Err(shape_error("attention_out", "tab_e", es, expected));
         };
-        if three_dim != 3 * dim || heads == 0 || dim % heads != 0 {
+        if (row != 3 * dim && row != 2 * dim) || heads == 0 || dim % heads != 0 {
             return Err(Error::input(format!(
-                "attention_out: qkv's last axis {three_dim} is not 3·dim for tab_e {es:?} \
-                 (dim {dim} divisible by heads {heads})"
+                "attention_out: qkv's last axis {row} is not 3·dim (or 2·dim, q and k only) for \
+                 tab_e {es:?} (dim {dim} divisible by heads {heads})"
             )));
         }
         let ps = self.shape(tab_p);

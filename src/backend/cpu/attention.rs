@@ -81,12 +81,14 @@ fn softmax_rows<T: Scalar>(scores: &[T], (s, w): (usize, usize), p: &mut [T], fa
     }
 }
 
-/// Head h's probabilities p_h (seq, seq) of one sequence x (seq, 3·dim), given the sequence's
-/// k transposed in kt (dim, w): softmax((q_h·√(1/hd))·k_hᵀ) by rows. `scratch` is qs (seq, hd)
-/// and scores (seq, w).
+/// Head h's probabilities p_h (seq, seq) of one sequence x (seq, row): each token's row holds q
+/// then k (then v: row = 3·dim; `attention_out` also takes q and k alone, row = 2·dim), given
+/// the sequence's k transposed in kt (dim, w): softmax((q_h·√(1/hd))·k_hᵀ) by rows. `scratch`
+/// is qs (seq, hd) and scores (seq, w).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 pub(super) fn head_probs<T: Scalar>(
-    x: &[T],
+    (x, row): (&[T], usize),
     kt: &[T],
     h: usize,
     d: AttnDims,
@@ -94,9 +96,9 @@ pub(super) fn head_probs<T: Scalar>(
     p_h: &mut [T],
     fast_exp: bool,
 ) {
-    let (s, hd, dim) = (d.seq, d.head_dim, d.dim());
+    let (s, hd) = (d.seq, d.head_dim);
     let (scale, w): (T, usize) = (q_scale(hd), width(s));
-    for (qs_i, q_i) in qs.chunks_exact_mut(hd).zip(x.chunks_exact(3 * dim)) {
+    for (qs_i, q_i) in qs.chunks_exact_mut(hd).zip(x.chunks_exact(row)) {
         let q_i = &q_i[h * hd..][..hd];
         qs_i.iter_mut().zip(q_i).for_each(|(a, &b)| *a = b * scale);
     }
@@ -162,7 +164,15 @@ fn forward_seqs<T: Scalar>(
         transpose(&x[dim..], (s, dim, 3 * dim), &mut kt, w, avx2);
         for h in 0..heads {
             let p_h = &mut p[h * s * s..][..s * s];
-            head_probs(x, &kt, h, d, (&mut qs, &mut scores), p_h, fast_exp);
+            head_probs(
+                (x, 3 * dim),
+                &kt,
+                h,
+                d,
+                (&mut qs, &mut scores),
+                p_h,
+                fast_exp,
+            );
             // out = P·v
             let v_h = Mat::new(&x[2 * dim + h * hd..], 3 * dim);
             gemm(
@@ -362,7 +372,7 @@ fn sequence_backward<T: Scalar>(
         // dP = dO·vᵀ
         let vt_h = Mat::new(&vt[h * hd * w..], w);
         gemm((s, w, hd), g_h, vt_h, dp, w, false);
-        scores_backward(x, p_h, dp, ds, h, d, grad, add);
+        scores_backward((x, 3 * dim), p_h, dp, ds, h, d, grad, add);
         // dV (+)= Pᵀ·dO
         let p_t = Mat::transposed(p_h, s);
         gemm(
@@ -379,11 +389,11 @@ fn sequence_backward<T: Scalar>(
 /// Head h's gradient through the softmax and the scores of one sequence x (seq, 3·dim), given
 /// p_h (seq, seq) and dP = dp (seq, w): dS = P ⊙ (dP − rowsum(P ⊙ dP)) (softmax's Jacobian),
 /// then dQ (+)= √(1/hd)·dS·K and dK (+)= (√(1/hd)·dS)ᵀ·Q into grad's q and k columns (+= when
-/// `add`). `ds` (seq, seq) is scratch.
+/// `add`); x and grad (seq, row) as in `head_probs`. `ds` (seq, seq) is scratch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn scores_backward<T: Scalar>(
-    x: &[T],
+    (x, row): (&[T], usize),
     p_h: &[T],
     dp: &[T],
     ds: &mut [T],
@@ -408,13 +418,13 @@ pub(super) fn scores_backward<T: Scalar>(
         }
     }
     let (q_h, k_h) = (
-        Mat::new(&x[h * hd..], 3 * dim),
-        Mat::new(&x[dim + h * hd..], 3 * dim),
+        Mat::new(&x[h * hd..], row),
+        Mat::new(&x[dim + h * hd..], row),
     );
     let dims = (s, hd, s);
     let (ds_m, ds_t) = (Mat::new(ds, s), Mat::transposed(ds, s));
-    gemm(dims, ds_m, k_h, &mut grad[h * hd..], 3 * dim, add);
-    gemm(dims, ds_t, q_h, &mut grad[dim + h * hd..], 3 * dim, add);
+    gemm(dims, ds_m, k_h, &mut grad[h * hd..], row, add);
+    gemm(dims, ds_t, q_h, &mut grad[dim + h * hd..], row, add);
 }
 
 #[cfg(test)]

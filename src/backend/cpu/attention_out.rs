@@ -20,13 +20,13 @@ use std::mem::MaybeUninit;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::attention::{check, has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
-use super::check_len;
+use super::attention::{has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
 use super::embed::rows_by_token;
 use super::expf;
 use super::gemm::gemm_rows;
 use super::tiny_gemm::{gemm_apart, gemm_nt_apart, Gathered, GatheredSum, Mat};
 use super::transpose::transpose;
+use super::{check_len, check_sizes};
 use crate::backend::{AttnDims, AttnOutGrads, Scalar};
 use crate::error::Result;
 
@@ -66,17 +66,35 @@ impl<'a, T: Scalar> Tables<'a, T> {
     }
 }
 
+/// Checks the inputs; returns the length of qkv's token rows: 3·dim, or 2·dim when it holds
+/// q and k only (v is never read here, so the model gathers only q and k when it trains).
 fn check_all<T>(
     op: &str,
     (qkv, ids): (&[T], &[u32]),
     tabs: Tables<'_, T>,
     d: AttnDims,
     vocab: usize,
-) -> Result<()> {
-    check(op, qkv, d)?;
-    check_len(op, "ids", ids, d.batch * d.seq)?;
-    check_len(op, "tab_e", tabs.e, vocab * d.heads * d.dim())?;
-    check_len(op, "tab_p", tabs.p, d.seq * d.heads * d.dim())
+) -> Result<usize> {
+    check_sizes(
+        op,
+        &[
+            ("batch", d.batch),
+            ("seq", d.seq),
+            ("heads", d.heads),
+            ("head_dim", d.head_dim),
+        ],
+    )?;
+    let (tokens, dim) = (d.batch * d.seq, d.dim());
+    let row = if qkv.len() == tokens * 2 * dim {
+        2 * dim
+    } else {
+        3 * dim
+    };
+    check_len(op, "qkv", qkv, tokens * row)?;
+    check_len(op, "ids", ids, tokens)?;
+    check_len(op, "tab_e", tabs.e, vocab * d.heads * dim)?;
+    check_len(op, "tab_p", tabs.p, d.seq * d.heads * dim)?;
+    Ok(row)
 }
 
 /// Returns out (batch, seq, dim) and probs (batch, heads, seq, seq).
@@ -88,7 +106,7 @@ pub(super) fn forward<T: Scalar>(
     vocab: usize,
 ) -> Result<(Vec<T>, Vec<T>)> {
     let tabs = Tables { e: tab_e, p: tab_p };
-    check_all("attention_out_fwd", (qkv, ids), tabs, d, vocab)?;
+    let row = check_all("attention_out_fwd", (qkv, ids), tabs, d, vocab)?;
     check_len("attention_out_fwd", "bias", bias, d.dim())?;
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let mut out = vec![T::zero(); d.batch * s * dim];
@@ -96,10 +114,10 @@ pub(super) fn forward<T: Scalar>(
     let avx2 = has_avx2();
     out.par_chunks_mut(SEQS_PER_TASK * s * dim)
         .zip(probs.par_chunks_mut(SEQS_PER_TASK * heads * s * s))
-        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * row))
         .zip(ids.par_chunks(SEQS_PER_TASK * s))
         .for_each(|(((out_c, probs_c), qkv_c), ids_c)| {
-            let seqs = (qkv_c, ids_c);
+            let seqs = (qkv_c, row, ids_c);
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
@@ -114,7 +132,7 @@ pub(super) fn forward<T: Scalar>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn forward_seqs_avx2<T: Scalar>(
-    seqs: (&[T], &[u32]),
+    seqs: (&[T], usize, &[u32]),
     tabs: Tables<'_, T>,
     bias: &[T],
     outs: (&mut [T], &mut [T]),
@@ -123,11 +141,11 @@ unsafe fn forward_seqs_avx2<T: Scalar>(
     forward_seqs(seqs, tabs, bias, outs, d, true)
 }
 
-/// Whole sequences: (qkv_c (n, seq·3·dim), ids_c (n, seq)) → (out_c (n, seq·dim),
+/// Whole sequences: (qkv_c (n, seq·row), row, ids_c (n, seq)) → (out_c (n, seq·dim),
 /// probs_c (n, heads·seq·seq)).
 #[inline(always)]
 fn forward_seqs<T: Scalar>(
-    (qkv_c, ids_c): (&[T], &[u32]),
+    (qkv_c, row, ids_c): (&[T], usize, &[u32]),
     tabs: Tables<'_, T>,
     bias: &[T],
     (out_c, probs_c): (&mut [T], &mut [T]),
@@ -143,15 +161,15 @@ fn forward_seqs<T: Scalar>(
     let mut mix = vec![T::zero(); s * k]; // (seq, seq·heads): mix[t, s·heads + h] = P_h[t, s]
     let mut rows = vec![(0, 0); k]; // where value row s·heads + h lies in tab_e and in tab_p
     for (((x, tok), o), p) in qkv_c
-        .chunks_exact(s * 3 * dim)
+        .chunks_exact(s * row)
         .zip(ids_c.chunks_exact(s))
         .zip(out_c.chunks_exact_mut(s * dim))
         .zip(probs_c.chunks_exact_mut(heads * s * s))
     {
-        transpose(&x[dim..], (s, dim, 3 * dim), &mut kt, w, avx2);
+        transpose(&x[dim..], (s, dim, row), &mut kt, w, avx2);
         for h in 0..heads {
             let p_h = &mut p[h * s * s..][..s * s];
-            head_probs(x, &kt, h, d, (&mut qs, &mut scores), p_h, fast_exp);
+            head_probs((x, row), &kt, h, d, (&mut qs, &mut scores), p_h, fast_exp);
             for (mix_t, p_t) in mix.chunks_exact_mut(k).zip(p_h.chunks_exact(s)) {
                 p_t.iter()
                     .enumerate()
@@ -176,11 +194,11 @@ pub(super) fn backward<T: Scalar>(
     vocab: usize,
 ) -> Result<AttnOutGrads<Vec<T>>> {
     let tabs = Tables { e: tab_e, p: tab_p };
-    check_all("attention_out_bwd", (qkv, ids), tabs, d, vocab)?;
+    let row = check_all("attention_out_bwd", (qkv, ids), tabs, d, vocab)?;
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     check_len("attention_out_bwd", "probs", probs, d.batch * heads * s * s)?;
     check_len("attention_out_bwd", "dout", dout, d.batch * s * dim)?;
-    let dqkv = score_grads((qkv, ids), tabs, probs, dout, d);
+    let dqkv = score_grads((qkv, row, ids), tabs, probs, dout, d);
     let (dtab_e, dtab_p) = table_grads(ids, probs, dout, d, vocab);
     let mut dbias = vec![T::zero(); dim];
     for row in dout.chunks_exact(dim) {
@@ -194,10 +212,11 @@ pub(super) fn backward<T: Scalar>(
     })
 }
 
-/// dqkv (batch, seq, 3·dim): dq and dk through dP_h = dO·y_hᵀ; dv zero (v is not read).
-/// Written sequence by sequence from a staging buffer, with no zero fill first.
+/// dqkv (batch, seq, row), qkv's layout: dq and dk through dP_h = dO·y_hᵀ; dv zero where qkv
+/// has a v block (v is not read). Written sequence by sequence from a staging buffer, with no
+/// zero fill first.
 fn score_grads<T: Scalar>(
-    (qkv, ids): (&[T], &[u32]),
+    (qkv, row, ids): (&[T], usize, &[u32]),
     tabs: Tables<'_, T>,
     probs: &[T],
     dout: &[T],
@@ -208,13 +227,13 @@ fn score_grads<T: Scalar>(
     let len = qkv.len();
     let mut dqkv = Vec::with_capacity(len);
     dqkv.spare_capacity_mut()[..len]
-        .par_chunks_mut(SEQS_PER_TASK * s * 3 * dim)
-        .zip(qkv.par_chunks(SEQS_PER_TASK * s * 3 * dim))
+        .par_chunks_mut(SEQS_PER_TASK * s * row)
+        .zip(qkv.par_chunks(SEQS_PER_TASK * s * row))
         .zip(ids.par_chunks(SEQS_PER_TASK * s))
         .zip(probs.par_chunks(SEQS_PER_TASK * heads * s * s))
         .zip(dout.par_chunks(SEQS_PER_TASK * s * dim))
         .for_each(|((((dqkv_c, qkv_c), ids_c), probs_c), dout_c)| {
-            let seqs = (qkv_c, ids_c, probs_c, dout_c);
+            let seqs = ((qkv_c, row), ids_c, probs_c, dout_c);
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
@@ -228,8 +247,9 @@ fn score_grads<T: Scalar>(
     dqkv
 }
 
-/// The inputs of one task of `score_grads`: qkv, ids, probs and dout of n whole sequences.
-type SeqInputs<'a, T> = (&'a [T], &'a [u32], &'a [T], &'a [T]);
+/// The inputs of one task of `score_grads`: qkv (with its row length), ids, probs and dout of
+/// n whole sequences.
+type SeqInputs<'a, T> = ((&'a [T], usize), &'a [u32], &'a [T], &'a [T]);
 
 /// `score_grads_seqs` compiled for AVX2 (see `forward_seqs_avx2`).
 #[cfg(target_arch = "x86_64")]
@@ -245,7 +265,7 @@ unsafe fn score_grads_seqs_avx2<T: Scalar>(
 
 #[inline(always)]
 fn score_grads_seqs<T: Scalar>(
-    (qkv_c, ids_c, probs_c, dout_c): SeqInputs<'_, T>,
+    ((qkv_c, row), ids_c, probs_c, dout_c): SeqInputs<'_, T>,
     tabs: Tables<'_, T>,
     dqkv_c: &mut [MaybeUninit<T>],
     d: AttnDims,
@@ -253,12 +273,12 @@ fn score_grads_seqs<T: Scalar>(
 ) {
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let (w, k) = (width(s), s * heads);
-    let len = s * 3 * dim; // one sequence of qkv or dqkv
+    let len = s * row; // one sequence of qkv or dqkv
     let mut rows = vec![(0, 0); k]; // where value row s·heads + h lies in tab_e and in tab_p
     let mut dmix = vec![T::zero(); s * k]; // (seq, seq·heads)
     let mut dp = vec![T::zero(); s * w]; // (seq, w): dP of one head
     let mut ds = vec![T::zero(); s * s];
-    // The v block is never written: it stays zero.
+    // A v block, where there is one, is never written: it stays zero.
     let mut staging = vec![T::zero(); len];
     for ((((x, tok), p), g), dx) in qkv_c
         .chunks_exact(len)
@@ -275,7 +295,7 @@ fn score_grads_seqs<T: Scalar>(
                 (0..s).for_each(|j| dp_t[j] = dmix_t[j * heads + h]);
             }
             let p_h = &p[h * s * s..][..s * s];
-            scores_backward(x, p_h, &dp, &mut ds, h, d, &mut staging, false);
+            scores_backward((x, row), p_h, &dp, &mut ds, h, d, &mut staging, false);
         }
         dx.iter_mut().zip(&staging).for_each(|(a, &v)| {
             a.write(v);
@@ -481,6 +501,35 @@ mod tests {
         }
     }
 
+    /// v is not read: given q and k alone (rows of 2·dim, as the model gathers them when it
+    /// trains), the op gives the whole layout's out, probs and table and bias gradients, and as
+    /// dqkv the q and k blocks of the whole layout's, whose v block is zero.
+    #[test]
+    fn q_and_k_alone_give_the_whole_layouts_bits() {
+        let x = inputs::<f32>(24);
+        let dim = D.dim();
+        let whole = run(&x);
+        let qk = x
+            .qkv
+            .chunks_exact(3 * dim)
+            .flat_map(|row| row[..2 * dim].iter().copied())
+            .collect();
+        let part = run(&Inputs { qkv: qk, ..x });
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let names = ["out", "probs", "dqkv", "dtab_e", "dtab_p", "dbias"];
+        for (i, name) in names.iter().enumerate().filter(|&(i, _)| i != 2) {
+            assert_eq!(bits(&whole[i]), bits(&part[i]), "{name}");
+        }
+        for (w, p) in whole[2]
+            .chunks_exact(3 * dim)
+            .zip(part[2].chunks_exact(2 * dim))
+        {
+            assert_eq!(bits(&w[..2 * dim]), bits(p), "dq, dk");
+            assert!(w[2 * dim..].iter().all(|&v| v.to_bits() == 0), "dv");
+        }
+        assert_eq!(part[2].len(), D.batch * D.seq * 2 * dim);
+    }
+
     #[test]
     fn the_avx2_build_gives_the_plain_builds_bits() {
         let x = inputs::<f32>(23);
@@ -493,12 +542,12 @@ mod tests {
         let mut plain_out = vec![0.0f32; out.len()];
         let mut plain_probs = vec![0.0f32; probs.len()];
         let outs = (plain_out.as_mut_slice(), plain_probs.as_mut_slice());
-        forward_seqs((&x.qkv, &x.ids), tabs, &x.bias, outs, D, false);
+        forward_seqs((&x.qkv, 3 * dim, &x.ids), tabs, &x.bias, outs, D, false);
         assert_eq!(out, plain_out, "out");
         assert_eq!(probs, plain_probs, "probs");
         let mut plain_dqkv = vec![MaybeUninit::new(0.0f32); dqkv.len()];
         let seqs = (
-            x.qkv.as_slice(),
+            (x.qkv.as_slice(), 3 * dim),
             x.ids.as_slice(),
             probs.as_slice(),
             x.dout.as_slice(),

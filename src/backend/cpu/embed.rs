@@ -1,4 +1,5 @@
-//! Embedding gather plus learned positions: h[b,s,:] = emb[ids[b,s],:] + pos[s,:].
+//! Embedding gather plus learned positions: h[b,s,:] = emb[ids[b,s],:cols] + pos[s,:cols]
+//! (cols = dim for whole rows).
 
 use rayon::prelude::*;
 
@@ -15,8 +16,15 @@ fn check<T>(op: &str, ids: &[u32], emb: &[T], pos: &[T], d: EmbedDims) -> Result
         ("seq", d.seq),
         ("dim", d.dim),
         ("vocab", d.vocab),
+        ("cols", d.cols),
     ];
     check_sizes(op, &sizes)?;
+    if d.cols > d.dim {
+        return Err(Error::input(format!(
+            "{op}: {} leading columns asked of rows of {}; at most dim",
+            d.cols, d.dim
+        )));
+    }
     check_len(op, "ids", ids, d.batch * d.seq)?;
     check_len(op, "emb", emb, d.vocab * d.dim)?;
     check_len(op, "pos", pos, d.seq * d.dim)?;
@@ -38,19 +46,19 @@ pub(super) fn forward<T: Scalar>(
     d: EmbedDims,
 ) -> Result<Vec<T>> {
     check("embed_fwd", ids, emb, pos, d)?;
-    let (dim, len) = (d.dim, d.batch * d.seq * d.dim);
+    let (dim, cols, len) = (d.dim, d.cols, d.batch * d.seq * d.cols);
     // Rows are independent: split over rayon (4000 rows of up to 768 per step), each written
     // straight into the new buffer's unused capacity (no zero fill first: 16 MB per D = 256
     // step between h and the factored qkv).
     let mut h = Vec::with_capacity(len);
     h.spare_capacity_mut()[..len]
-        .par_chunks_mut(dim)
+        .par_chunks_mut(cols)
         .zip(ids.par_iter())
         .enumerate()
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(r, (hr, &t))| {
-            let e = &emb[t as usize * dim..][..dim];
-            let p = &pos[(r % d.seq) * dim..][..dim];
+            let e = &emb[t as usize * dim..][..cols];
+            let p = &pos[(r % d.seq) * dim..][..cols];
             hr.iter_mut()
                 .zip(e.iter().zip(p))
                 .for_each(|(o, (&a, &b))| {
@@ -58,7 +66,7 @@ pub(super) fn forward<T: Scalar>(
                 });
         });
     // SAFETY: the capacity is at least len, and every element of 0..len was written above:
-    // ids has batch·seq entries (checked), one dim-wide chunk each, covering 0..len exactly.
+    // ids has batch·seq entries (checked), one cols-wide chunk each, covering 0..len exactly.
     unsafe { h.set_len(len) };
     Ok(h)
 }
@@ -88,16 +96,17 @@ pub(super) fn backward<T: Scalar>(
     dpos: &mut [T],
 ) -> Result<()> {
     check("embed_bwd", ids, demb, dpos, d)?;
-    check_len("embed_bwd", "dh", dh, d.batch * d.seq * d.dim)?;
-    let dim = d.dim;
+    check_len("embed_bwd", "dh", dh, d.batch * d.seq * d.cols)?;
+    let (dim, cols) = (d.dim, d.cols);
     // Each gradient row sums its rows of dh in row order (deterministic, and the order a plain
     // loop over the rows would take), but the sums of different rows are independent: split
     // over rayon by destination row, with the rows of each token listed first (a counting
     // sort, stable, so each list is in row order).
     let (starts, rows) = rows_by_token(ids, d.vocab);
+    // Into the leading cols of each gradient row; the rest is not touched.
     let add_rows = |acc: &mut [T], rows: &mut dyn Iterator<Item = usize>| {
         for r in rows {
-            let g = &dh[r * dim..][..dim];
+            let g = &dh[r * cols..][..cols];
             acc.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
         }
     };
@@ -111,7 +120,7 @@ pub(super) fn backward<T: Scalar>(
         || {
             dpos.par_chunks_mut(dim)
                 .enumerate()
-                .for_each(|(s, dp)| add_rows(dp, &mut (s..dh.len() / dim).step_by(d.seq)))
+                .for_each(|(s, dp)| add_rows(dp, &mut (s..dh.len() / cols).step_by(d.seq)))
         },
     );
     Ok(())

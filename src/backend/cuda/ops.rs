@@ -17,6 +17,19 @@ impl Cuda {
         (1.0 / d.head_dim as f64).sqrt() as f32
     }
 
+    /// The embedding kernels gather whole rows: only the CPU's factored out projection
+    /// (`Factoring::QkvAndOut`, CPU only) asks for leading columns.
+    fn whole_rows(op: &str, d: EmbedDims) -> Result<()> {
+        if d.cols == d.dim {
+            Ok(())
+        } else {
+            Err(crate::error::Error::input(format!(
+                "{op}: the CUDA embedding gathers whole rows ({} columns), not the leading {}",
+                d.dim, d.cols
+            )))
+        }
+    }
+
     fn check_attn(op: &str, d: AttnDims, qkv: usize) -> Result<()> {
         let shape = format!("(batch {}, seq {}, 3·dim {})", d.batch, d.seq, 3 * d.dim());
         check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim(), &shape)
@@ -80,6 +93,7 @@ impl Backend for Cuda {
 
     // h (batch, seq, dim) = emb[ids] + pos.
     fn embed_fwd(&self, ids: &Self::Ids, emb: &Buf, pos: &Buf, d: EmbedDims) -> Result<Buf> {
+        Cuda::whole_rows("embed_fwd", d)?;
         let positions = d.batch * d.seq;
         check_len("embed_fwd", "ids", ids.len(), positions, "batch·seq")?;
         check_len("embed_fwd", "emb", emb.len(), d.vocab * d.dim, "vocab·dim")?;
@@ -114,6 +128,7 @@ impl Backend for Cuda {
         demb: &mut Buf,
         dpos: &mut Buf,
     ) -> Result<()> {
+        Cuda::whole_rows("embed_bwd", d)?;
         let positions = d.batch * d.seq;
         check_len("embed_bwd", "ids", ids.len(), positions, "batch·seq")?;
         check_len(

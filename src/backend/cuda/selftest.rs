@@ -238,6 +238,7 @@ impl<B: Backend<T = f32>> Suite<'_, B> {
                 seq,
                 dim,
                 vocab,
+                cols: dim,
             };
             self.record(
                 "embed_fwd_f32",
