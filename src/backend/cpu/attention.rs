@@ -43,14 +43,20 @@ pub(super) fn has_avx2() -> bool {
     }
 }
 
-pub(super) fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
+/// Every size of `d` nonzero (`attention_out` checks its qkv itself: it also takes q and k
+/// alone).
+pub(super) fn check_dims(op: &str, d: AttnDims) -> Result<()> {
     let sizes = [
         ("batch", d.batch),
         ("seq", d.seq),
         ("heads", d.heads),
         ("head_dim", d.head_dim),
     ];
-    check_sizes(op, &sizes)?;
+    check_sizes(op, &sizes)
+}
+
+fn check<T>(op: &str, qkv: &[T], d: AttnDims) -> Result<()> {
+    check_dims(op, d)?;
     check_len(op, "qkv", qkv, d.batch * d.seq * 3 * d.dim())
 }
 

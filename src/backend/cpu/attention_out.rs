@@ -20,13 +20,13 @@ use std::mem::MaybeUninit;
 use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
-use super::attention::{has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
+use super::attention::{check_dims, has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
+use super::check_len;
 use super::embed::rows_by_token;
 use super::expf;
 use super::gemm::gemm_rows;
 use super::tiny_gemm::{gemm_apart, gemm_nt_apart, Gathered, GatheredSum, Mat};
 use super::transpose::transpose;
-use super::{check_len, check_sizes};
 use crate::backend::{AttnDims, AttnOutGrads, Scalar};
 use crate::error::Result;
 
@@ -75,15 +75,7 @@ fn check_all<T>(
     d: AttnDims,
     vocab: usize,
 ) -> Result<usize> {
-    check_sizes(
-        op,
-        &[
-            ("batch", d.batch),
-            ("seq", d.seq),
-            ("heads", d.heads),
-            ("head_dim", d.head_dim),
-        ],
-    )?;
+    check_dims(op, d)?;
     let (tokens, dim) = (d.batch * d.seq, d.dim());
     let row = if qkv.len() == tokens * 2 * dim {
         2 * dim
