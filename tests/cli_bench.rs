@@ -71,9 +71,7 @@ fn bench_train_ops_times_each_op_within_the_step() {
             "linear",
             "head_proj",
             "attention_out",
-            "add",
-            "layernorm",
-            "mean_pool",
+            "resid_norm_pool",
             "cross_entropy"
         ]
     );

@@ -8,7 +8,8 @@
 use std::marker::PhantomData;
 
 use crate::backend::{
-    AdamStep, AttnDims, AttnOutGrads, Backend, EmbedDims, HeadProjDims, LayerNormOut, Scalar,
+    AdamStep, AttnDims, AttnOutGrads, Backend, EmbedDims, HeadProjDims, LayerNormOut, NormPoolDims,
+    NormPoolGrads, NormPoolOut, Scalar,
 };
 use crate::error::{Error, Result};
 
@@ -22,6 +23,7 @@ mod head_proj;
 mod heap;
 mod layernorm;
 mod loss;
+mod norm_pool;
 mod tiny_gemm;
 mod transpose;
 
@@ -326,6 +328,35 @@ impl<T: Scalar> Backend for Cpu<T> {
             }
         }
         Ok(dx)
+    }
+
+    fn has_resid_norm_pool(&self) -> bool {
+        true
+    }
+
+    fn resid_norm_pool_fwd(
+        &self,
+        h: &Vec<T>,
+        a: &Vec<T>,
+        gamma: &Vec<T>,
+        beta: &Vec<T>,
+        d: NormPoolDims,
+        eps: f64,
+    ) -> Result<NormPoolOut<Vec<T>>> {
+        norm_pool::forward((h, a), (gamma, beta), d, eps)
+    }
+
+    fn resid_norm_pool_bwd(
+        &self,
+        (h, a): (&Vec<T>, &Vec<T>),
+        gamma: &Vec<T>,
+        saved: &NormPoolOut<Vec<T>>,
+        dpooled: &Vec<T>,
+        d: NormPoolDims,
+        dgamma: &mut Vec<T>,
+        dbeta: &mut Vec<T>,
+    ) -> Result<NormPoolGrads<Vec<T>>> {
+        norm_pool::backward((h, a), gamma, saved, dpooled, d, (dgamma, dbeta))
     }
 
     fn cross_entropy_fwd(

@@ -107,12 +107,17 @@ pub struct AttnOutGrads<Buf> {
     pub dbias: Buf,
 }
 
-/// The error of an op a backend does not implement.
-fn unsupported(op: &str) -> Error {
+/// The error of an op a backend does not implement; `instead` says what to use.
+fn unsupported(op: &str, instead: &str) -> Error {
     Error::device(format!(
-        "{op} is not implemented on this backend; train with model::Factoring::Qkv"
+        "{op} is not implemented on this backend; {instead}"
     ))
 }
+
+/// What to use where the factored out projection's ops are missing.
+const USE_QKV: &str = "train with model::Factoring::Qkv";
+/// What to use where the fused residual–LayerNorm–mean-pool op is missing.
+const USE_UNFUSED: &str = "record add, layernorm and mean_pool instead";
 
 /// One Adam update, PyTorch's single-tensor formula (torch/optim/adam.py, `_single_tensor_adam`):
 /// m.lerp_(g, 1-β1); v = β2·v + (1-β2)·g²; step_size = lr / (1-β1ᵗ);
@@ -135,6 +140,32 @@ impl AdamStep {
     pub fn bias_correction2_sqrt(&self) -> f64 {
         (1.0 - self.beta2.powi(self.t as i32)).sqrt()
     }
+}
+
+/// Shape of the residual–LayerNorm–mean-pool op: h and a (batch, seq, dim).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NormPoolDims {
+    pub batch: usize,
+    pub seq: usize,
+    pub dim: usize,
+}
+
+/// The outputs of `resid_norm_pool_fwd`.
+pub struct NormPoolOut<Buf> {
+    /// (batch, dim)
+    pub pooled: Buf,
+    /// (batch·seq): the statistics of each row of h + a, as `LayerNormOut`'s.
+    pub mean: Buf,
+    pub rstd: Buf,
+}
+
+/// The gradients of `resid_norm_pool_bwd`, as new buffers.
+pub struct NormPoolGrads<Buf> {
+    /// (batch, seq, dim): the gradient of h + a, which is a's (the unfused `add` hands it on).
+    pub dresid: Buf,
+    /// The same values as h's first gradient from the unfused `add`: 0 + dresid (a −0 becomes
+    /// +0), so that the fused and unfused paths give the same bits.
+    pub dh: Buf,
 }
 
 /// The saved outputs of LayerNorm's forward pass.
@@ -247,7 +278,7 @@ pub trait Backend {
     /// projection w (dim, dim).
     fn head_proj_fwd(&self, src: &Self::Buf, w: &Self::Buf, d: HeadProjDims) -> Result<Self::Buf> {
         let _ = (src, w, d);
-        Err(unsupported("head_proj_fwd"))
+        Err(unsupported("head_proj_fwd", USE_QKV))
     }
     /// dsrc (rows, 3·dim) += dtab_h · w_h into head h's value columns (its q and k columns
     /// untouched); dw (dim, dim) += dtab_hᵀ · src_h into head h's columns.
@@ -261,7 +292,7 @@ pub trait Backend {
         dw: &mut Self::Buf,
     ) -> Result<()> {
         let _ = (src, w, dtab, d, dsrc, dw);
-        Err(unsupported("head_proj_bwd"))
+        Err(unsupported("head_proj_bwd", USE_QKV))
     }
 
     /// Attention followed by the out projection, on value rows already projected per head:
@@ -281,7 +312,7 @@ pub trait Backend {
         vocab: usize,
     ) -> Result<(Self::Buf, Self::Buf)> {
         let _ = (qkv, ids, tab_e, tab_p, bias, d, vocab);
-        Err(unsupported("attention_out_fwd"))
+        Err(unsupported("attention_out_fwd", USE_QKV))
     }
     /// The gradients of `attention_out_fwd` given dout (batch, seq, dim), as NEW buffers (the
     /// tape sums them into what an input already has): dqkv (its v block zero), dtab_e, dtab_p,
@@ -298,7 +329,7 @@ pub trait Backend {
         vocab: usize,
     ) -> Result<AttnOutGrads<Self::Buf>> {
         let _ = (qkv, ids, tab_e, tab_p, probs, dout, d, vocab);
-        Err(unsupported("attention_out_bwd"))
+        Err(unsupported("attention_out_bwd", USE_QKV))
     }
 
     /// LayerNorm over the last axis of x (rows, d) with affine gamma, beta (d).
@@ -371,6 +402,46 @@ pub trait Backend {
         let mut dx = self.zeros(batch * seq * dim)?;
         self.mean_pool_bwd(dy, batch, seq, dim, &mut dx)?;
         Ok(dx)
+    }
+
+    /// Whether this backend has `resid_norm_pool_*`, the residual add, LayerNorm and mean pool
+    /// in one pass (the model's loss path takes it where it exists; the defaults below are
+    /// errors).
+    fn has_resid_norm_pool(&self) -> bool {
+        false
+    }
+    /// pooled (batch, dim) = mean over seq of LayerNorm(h + a) (gamma, beta (dim), eps), with
+    /// the bits of `add`, `layernorm_fwd` and `mean_pool_fwd` one after the other; h + a and
+    /// the LayerNorm output are not stored.
+    #[allow(clippy::too_many_arguments)]
+    fn resid_norm_pool_fwd(
+        &self,
+        h: &Self::Buf,
+        a: &Self::Buf,
+        gamma: &Self::Buf,
+        beta: &Self::Buf,
+        d: NormPoolDims,
+        eps: f64,
+    ) -> Result<NormPoolOut<Self::Buf>> {
+        let _ = (h, a, gamma, beta, d, eps);
+        Err(unsupported("resid_norm_pool_fwd", USE_UNFUSED))
+    }
+    /// The gradients of `resid_norm_pool_fwd` given dpooled (batch, dim), with the bits of
+    /// `mean_pool_bwd_new`, `layernorm_bwd_new` and the add's backward one after the other;
+    /// dgamma and dbeta accumulate.
+    #[allow(clippy::too_many_arguments)]
+    fn resid_norm_pool_bwd(
+        &self,
+        (h, a): (&Self::Buf, &Self::Buf),
+        gamma: &Self::Buf,
+        saved: &NormPoolOut<Self::Buf>,
+        dpooled: &Self::Buf,
+        d: NormPoolDims,
+        dgamma: &mut Self::Buf,
+        dbeta: &mut Self::Buf,
+    ) -> Result<NormPoolGrads<Self::Buf>> {
+        let _ = (h, a, gamma, saved, dpooled, d, dgamma, dbeta);
+        Err(unsupported("resid_norm_pool_bwd", USE_UNFUSED))
     }
 
     /// Mean over the batch of `−log softmax(logits_b)[label_b]`. logits (batch, classes).

@@ -10,7 +10,9 @@
 //! logits = pooled·W_headᵀ + b_head       (B, C)
 //!
 //! The projections may run on the distinct rows instead (`Factoring`); the values are the same
-//! up to the order of the sums.
+//! up to the order of the sums. A pass read for the loss alone records resid, ln and pooled as
+//! one op where the backend has it (`Tape::resid_norm_pool`: the same bits, without the two
+//! (B, S, D) values).
 
 use super::ModelConfig;
 use crate::backend::Backend;
@@ -99,6 +101,12 @@ impl Reads {
         attn: false,
         qkv: false,
     };
+
+    /// Whether nothing but the loss is read: then neither the whole qkv on `QkvAndOut` nor the
+    /// values between the attention and the pool (resid, ln) are recorded.
+    fn loss_only(self) -> bool {
+        !self.attn && !self.qkv
+    }
 }
 
 /// The vars of every intermediate (the fixture's `act.*`).
@@ -115,8 +123,10 @@ pub(super) struct Forward {
     /// The op that holds the attention probabilities (`Tape::attention_probs`).
     pub probs: Var,
     pub attn_out: Var,
-    pub resid: Var,
-    pub ln: Var,
+    /// h + attn_out and its LayerNorm: recorded unless the pass is read for the loss alone on
+    /// a backend with the fused op (`Tape::resid_norm_pool`, the same bits).
+    pub resid: Option<Var>,
+    pub ln: Option<Var>,
     pub pooled: Var,
     pub logits: Var,
 }
@@ -143,7 +153,7 @@ pub(super) fn forward<'a, B: Backend>(
         Factoring::Qkv | Factoring::QkvAndOut => {
             let emb_proj = tape.linear(p.emb, p.in_w, zero_qkv_bias)?; // (vocab, 3D)
             let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
-            let q_and_k_only = path == Factoring::QkvAndOut && !reads.attn && !reads.qkv;
+            let q_and_k_only = path == Factoring::QkvAndOut && reads.loss_only();
             let cols = if q_and_k_only { 2 } else { 3 } * cfg.dim;
             let qkv = tape.embed_leading(ids, (batch, s), (emb_proj, pos_proj), cols)?;
             (qkv, Some((emb_proj, pos_proj)))
@@ -167,9 +177,15 @@ pub(super) fn forward<'a, B: Backend>(
             (Some(attn), tape.linear(attn, p.out_w, p.out_b)?, attn)
         }
     };
-    let resid = tape.add(h, attn_out)?;
-    let ln = tape.layernorm(resid, p.norm_w, p.norm_b, defaults::LN_EPS)?;
-    let pooled = tape.mean_pool(ln)?;
+    let affine = (p.norm_w, p.norm_b);
+    let (resid, ln, pooled) = if reads.loss_only() && tape.backend().has_resid_norm_pool() {
+        let pooled = tape.resid_norm_pool(h, attn_out, affine, defaults::LN_EPS)?;
+        (None, None, pooled)
+    } else {
+        let resid = tape.add(h, attn_out)?;
+        let ln = tape.layernorm(resid, affine.0, affine.1, defaults::LN_EPS)?;
+        (Some(resid), Some(ln), tape.mean_pool(ln)?)
+    };
     let logits = tape.linear(pooled, p.head_w, p.head_b)?;
     Ok(Forward {
         h,

@@ -212,7 +212,8 @@ impl<B: Backend> Model<B> {
         if prototype {
             let h = self.backend.download(tape.value(fwd.h))?;
             let qkv = self.backend.download(tape.value(fwd.qkv))?;
-            let ln = self.backend.download(tape.value(fwd.ln))?;
+            let ln = fwd.ln.expect("recorded when the activations are read");
+            let ln = self.backend.download(tape.value(ln))?;
             out.extend(metrics::activation_matrices(
                 &h, &qkv, &ln, rows, dim, heads,
             ));
@@ -257,8 +258,8 @@ impl<B: Backend> Model<B> {
                 fwd.attn.expect("recorded with the heads' outputs"),
             ),
             ("act.attn_out", fwd.attn_out),
-            ("act.resid", fwd.resid),
-            ("act.ln", fwd.ln),
+            ("act.resid", fwd.resid.expect("recorded in a trace")),
+            ("act.ln", fwd.ln.expect("recorded in a trace")),
             ("act.pooled", fwd.pooled),
             ("act.logits", fwd.logits),
             ("act.loss", loss),

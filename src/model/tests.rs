@@ -298,18 +298,14 @@ fn timed_steps_give_the_untimed_numbers_and_time_every_op() {
                     "linear",
                     "head_proj",
                     "attention_out",
-                    "add",
-                    "layernorm",
-                    "mean_pool",
+                    "resid_norm_pool",
                     "cross_entropy",
                 ],
                 _ => &[
                     "embed",
                     "linear",
                     "attention",
-                    "add",
-                    "layernorm",
-                    "mean_pool",
+                    "resid_norm_pool",
                     "cross_entropy",
                 ],
             };
@@ -328,10 +324,12 @@ fn timed_steps_give_the_untimed_numbers_and_time_every_op() {
 }
 
 /// The loss alone reads less than a trace: on `QkvAndOut` only q and k are gathered (v reaches
-/// attention_out through head_proj's tables). The loss and every parameter gradient must be the
-/// very bits of the trace's pass over the whole qkv, on every path.
+/// attention_out through head_proj's tables), and on every path the residual, LayerNorm and
+/// mean pool are one op that keeps neither resid nor ln. The loss and every parameter gradient
+/// must be the very bits of the trace's pass (whole qkv; add, layernorm, mean_pool), on every
+/// path.
 #[test]
-fn the_loss_path_gathers_q_and_k_only_and_gives_the_traces_gradients() {
+fn the_loss_path_reads_less_and_gives_the_traces_gradients() {
     let cfg = small_cfg();
     let data = small_data(&cfg);
     let init = init_params::<f32>(&cfg, 7);
@@ -350,6 +348,7 @@ fn the_loss_path_gathers_q_and_k_only_and_gives_the_traces_gradients() {
             3 * d
         };
         assert_eq!(tape.shape(fwd.qkv), [b, s, cols], "{path:?}");
+        assert!(fwd.resid.is_none() && fwd.ln.is_none(), "{path:?}: fused");
         let (loss, grads, _) = model
             .loss_and_grads(&dd, Tape::new(model.backend()))
             .unwrap();

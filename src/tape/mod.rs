@@ -1,7 +1,8 @@
 //! A small reverse-mode tape (in the spirit of micrograd), generic over the [`Backend`].
 //!
 //! Forward: each op method (`embed`, `linear`, `attention`, `head_proj`, `attention_out`, `add`,
-//! `layernorm`, `mean_pool`, `cross_entropy`, one file each with its backward next to it) calls
+//! `layernorm`, `mean_pool`, `resid_norm_pool` (the three before it in one), `cross_entropy`,
+//! one file each with its backward next to it) calls
 //! the backend's forward, pushes a node holding the output, its shape and an `Op` recording the
 //! inputs and whatever the backward needs, and returns a [`Var`] (the node's index). Leaves
 //! borrow their buffers (parameters, inputs), so recording costs no copies.
@@ -28,6 +29,7 @@ mod head_proj;
 mod layernorm;
 mod linear;
 mod mean_pool;
+mod norm_pool;
 mod timing;
 
 pub use timing::{OpTime, OpTimes};
@@ -46,6 +48,7 @@ enum Op<'a, B: Backend> {
     Add(add::Add),
     LayerNorm(layernorm::LayerNorm<B>),
     MeanPool(mean_pool::MeanPool),
+    ResidNormPool(norm_pool::ResidNormPool<B>),
     CrossEntropy(cross_entropy::CrossEntropy<'a, B>),
 }
 
@@ -61,6 +64,7 @@ impl<B: Backend> Op<'_, B> {
             Op::Add(_) => "add",
             Op::LayerNorm(_) => "layernorm",
             Op::MeanPool(_) => "mean_pool",
+            Op::ResidNormPool(_) => "resid_norm_pool",
             Op::CrossEntropy(_) => "cross_entropy",
         }
     }
@@ -121,6 +125,11 @@ impl<'a, B: Backend> Tape<'a, B> {
         Var(self.nodes.len() - 1)
     }
 
+    /// The backend the ops run on.
+    pub fn backend(&self) -> &'a B {
+        self.backend
+    }
+
     pub fn value(&self, v: Var) -> &B::Buf {
         self.nodes[v.0].value()
     }
@@ -178,6 +187,7 @@ impl<'a, B: Backend> Tape<'a, B> {
                 Op::Add(op) => op.backward(&mut ctx, g)?,
                 Op::LayerNorm(op) => op.backward(&mut ctx, value, &g)?,
                 Op::MeanPool(op) => op.backward(&mut ctx, &g)?,
+                Op::ResidNormPool(op) => op.backward(&mut ctx, value, &g)?,
                 Op::CrossEntropy(op) => op.backward(&mut ctx, &g)?,
             }
             if let (Some((times, _)), Some((name, t0))) = (&mut self.timer, started) {

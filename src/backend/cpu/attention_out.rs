@@ -101,7 +101,8 @@ pub(super) fn forward<T: Scalar>(
     let row = check_all("attention_out_fwd", (qkv, ids), tabs, d, vocab)?;
     check_len("attention_out_fwd", "bias", bias, d.dim())?;
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
-    let mut out = vec![T::zero(); d.batch * s * dim];
+    // Every row starts as the bias, which the mixing product adds into.
+    let mut out = bias.repeat(d.batch * s);
     let mut probs = vec![T::zero(); d.batch * heads * s * s];
     let avx2 = has_avx2();
     out.par_chunks_mut(SEQS_PER_TASK * s * dim)
@@ -113,9 +114,9 @@ pub(super) fn forward<T: Scalar>(
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
-                return unsafe { forward_seqs_avx2(seqs, tabs, bias, (out_c, probs_c), d) };
+                return unsafe { forward_seqs_avx2(seqs, tabs, (out_c, probs_c), d) };
             }
-            forward_seqs(seqs, tabs, bias, (out_c, probs_c), d, avx2) // avx2 is false here
+            forward_seqs(seqs, tabs, (out_c, probs_c), d, avx2) // avx2 is false here
         });
     Ok((out, probs))
 }
@@ -126,20 +127,18 @@ pub(super) fn forward<T: Scalar>(
 unsafe fn forward_seqs_avx2<T: Scalar>(
     seqs: (&[T], usize, &[u32]),
     tabs: Tables<'_, T>,
-    bias: &[T],
     outs: (&mut [T], &mut [T]),
     d: AttnDims,
 ) {
-    forward_seqs(seqs, tabs, bias, outs, d, true)
+    forward_seqs(seqs, tabs, outs, d, true)
 }
 
-/// Whole sequences: (qkv_c (n, seq·row), row, ids_c (n, seq)) → (out_c (n, seq·dim),
-/// probs_c (n, heads·seq·seq)).
+/// Whole sequences: (qkv_c (n, seq·row), row, ids_c (n, seq)) → (out_c (n, seq·dim), which
+/// holds the bias rows on entry, probs_c (n, heads·seq·seq)).
 #[inline(always)]
 fn forward_seqs<T: Scalar>(
     (qkv_c, row, ids_c): (&[T], usize, &[u32]),
     tabs: Tables<'_, T>,
-    bias: &[T],
     (out_c, probs_c): (&mut [T], &mut [T]),
     d: AttnDims,
     avx2: bool,
@@ -168,9 +167,7 @@ fn forward_seqs<T: Scalar>(
                     .for_each(|(j, &v)| mix_t[j * heads + h] = v);
             }
         }
-        // out = bias + mix · y
-        o.chunks_exact_mut(dim)
-            .for_each(|o_t| o_t.copy_from_slice(bias));
+        // out = bias + mix · y, o holding the bias rows already
         let y = tabs.value_rows(tok, (heads, dim), &mut rows);
         gemm_apart((s, dim, k), Mat::new(&mix, k), y, o, dim, (true, avx2));
     }
@@ -531,10 +528,10 @@ mod tests {
         };
         let [out, probs, dqkv, dtab_e, ..]: [Vec<f32>; 6] = run(&x).try_into().unwrap();
         let (dim, heads) = (D.dim(), D.heads);
-        let mut plain_out = vec![0.0f32; out.len()];
+        let mut plain_out = x.bias.repeat(D.batch * D.seq);
         let mut plain_probs = vec![0.0f32; probs.len()];
         let outs = (plain_out.as_mut_slice(), plain_probs.as_mut_slice());
-        forward_seqs((&x.qkv, 3 * dim, &x.ids), tabs, &x.bias, outs, D, false);
+        forward_seqs((&x.qkv, 3 * dim, &x.ids), tabs, outs, D, false);
         assert_eq!(out, plain_out, "out");
         assert_eq!(probs, plain_probs, "probs");
         let mut plain_dqkv = vec![MaybeUninit::new(0.0f32); dqkv.len()];

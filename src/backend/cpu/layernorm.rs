@@ -56,17 +56,29 @@ pub(super) fn forward<T: Scalar>(
         .zip(x.par_chunks(d))
         .with_min_len(ROWS_PER_TASK)
         .for_each(|(((yr, mu), rs), xr)| {
-            // Two passes (mean, then centred squares): no cancellation for rows far from 0.
-            let m = lanes_sum(xr, xr, xr, |v, _, _| v) / n;
-            let var = lanes_sum(xr, xr, xr, |v, _, _| (v - m) * (v - m)) / n;
-            let r = T::one() / (var + eps).sqrt();
+            let (m, r) = row_stats(xr, n, eps);
             for (((o, &v), &g), &b) in yr.iter_mut().zip(xr).zip(gamma).zip(beta) {
-                *o = (v - m) * r * g + b;
+                *o = normed(v, (m, r), g, b);
             }
             *mu = m;
             *rs = r;
         });
     Ok(LayerNormOut { y, mean, rstd })
+}
+
+/// (mean, rstd) of one row x of length n: two passes (mean, then centred squares), so no
+/// cancellation for rows far from 0.
+#[inline(always)]
+pub(super) fn row_stats<T: Scalar>(x: &[T], n: T, eps: T) -> (T, T) {
+    let m = lanes_sum(x, x, x, |v, _, _| v) / n;
+    let var = lanes_sum(x, x, x, |v, _, _| (v - m) * (v - m)) / n;
+    (m, T::one() / (var + eps).sqrt())
+}
+
+/// One output element: x̂·gamma + beta.
+#[inline(always)]
+pub(super) fn normed<T: Scalar>(v: T, (m, r): (T, T), gamma: T, beta: T) -> T {
+    xhat(v, m, r) * gamma + beta
 }
 
 /// With x̂ = (x − mean)·rstd and g = dy ⊙ gamma:
@@ -175,13 +187,24 @@ fn dx_rows<T: Scalar, O: Send>(
         .zip(dy.par_chunks(d))
         .zip(saved.mean.par_iter().zip(saved.rstd.par_iter()))
         .with_min_len(ROWS_PER_TASK)
-        .for_each(|(((dxr, xr), dyr), (&m, &r))| {
-            let mean_g = lanes_sum(dyr, gamma, xr, |g, w, _| g * w) / n;
-            let mean_gx = lanes_sum(dyr, gamma, xr, |g, w, v| g * w * xhat(v, m, r)) / n;
-            for (((o, &v), &g), &w) in dxr.iter_mut().zip(xr).zip(dyr).zip(gamma) {
-                store(o, r * (g * w - mean_g - xhat(v, m, r) * mean_gx));
-            }
-        });
+        .for_each(|(((dxr, xr), dyr), (&m, &r))| dx_row((xr, dyr), gamma, (m, r), n, dxr, &store));
+}
+
+/// One row of `dx_rows`: store(dx[j], rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂))), g = dy ⊙ gamma.
+#[inline(always)]
+pub(super) fn dx_row<T: Scalar, O>(
+    (xr, dyr): (&[T], &[T]),
+    gamma: &[T],
+    (m, r): (T, T),
+    n: T,
+    dxr: &mut [O],
+    store: impl Fn(&mut O, T),
+) {
+    let mean_g = lanes_sum(dyr, gamma, xr, |g, w, _| g * w) / n;
+    let mean_gx = lanes_sum(dyr, gamma, xr, |g, w, v| g * w * xhat(v, m, r)) / n;
+    for (((o, &v), &g), &w) in dxr.iter_mut().zip(xr).zip(dyr).zip(gamma) {
+        store(o, r * (g * w - mean_g - xhat(v, m, r) * mean_gx));
+    }
 }
 
 /// dgamma += Σ_rows dy ⊙ x̂; dbeta += Σ_rows dy, rows in order.
@@ -192,9 +215,20 @@ fn affine_grads<T: Scalar>(input: &Input<'_, T>, d: usize, dgamma: &mut [T], dbe
         .zip(dy.chunks_exact(d))
         .zip(saved.mean.iter().zip(&saved.rstd))
     {
-        for (((dg, db), &v), &g) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(xr).zip(dyr) {
-            *dg = *dg + g * xhat(v, m, r);
-            *db = *db + g;
-        }
+        affine_row((xr, dyr), (m, r), dgamma, dbeta);
+    }
+}
+
+/// One row's terms of `affine_grads`: dgamma += dy ⊙ x̂; dbeta += dy.
+#[inline(always)]
+pub(super) fn affine_row<T: Scalar>(
+    (xr, dyr): (&[T], &[T]),
+    (m, r): (T, T),
+    dgamma: &mut [T],
+    dbeta: &mut [T],
+) {
+    for (((dg, db), &v), &g) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(xr).zip(dyr) {
+        *dg = *dg + g * xhat(v, m, r);
+        *db = *db + g;
     }
 }
