@@ -201,28 +201,25 @@ impl<T: Scalar> Backend for Cpu<T> {
 
     fn attention_out_fwd(
         &self,
-        qkv: &Vec<T>,
-        ids: &Vec<u32>,
-        tab_e: &Vec<T>,
-        tab_p: &Vec<T>,
+        (ids, qk_e, qk_p): (&Vec<u32>, &Vec<T>, &Vec<T>),
+        (tab_e, tab_p): (&Vec<T>, &Vec<T>),
         bias: &Vec<T>,
         d: AttnDims,
         vocab: usize,
     ) -> Result<(Vec<T>, Vec<T>)> {
-        attention_out::forward((qkv, ids), (tab_e, tab_p), bias, d, vocab)
+        attention_out::forward((ids, qk_e, qk_p), (tab_e, tab_p), bias, d, vocab)
     }
 
     fn attention_out_bwd(
         &self,
-        qkv: &Vec<T>,
-        ids: &Vec<u32>,
+        (ids, qk_e, qk_p): (&Vec<u32>, &Vec<T>, &Vec<T>),
         (tab_e, tab_p): (&Vec<T>, &Vec<T>),
         probs: &Vec<T>,
         dout: &Vec<T>,
         d: AttnDims,
         vocab: usize,
     ) -> Result<AttnOutGrads<Vec<T>>> {
-        attention_out::backward((qkv, ids), (tab_e, tab_p), probs, dout, d, vocab)
+        attention_out::backward((ids, qk_e, qk_p), (tab_e, tab_p), probs, dout, d, vocab)
     }
 
     fn layernorm_fwd(

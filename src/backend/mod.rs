@@ -97,8 +97,10 @@ impl HeadProjDims {
 
 /// The gradients of `attention_out_bwd`.
 pub struct AttnOutGrads<Buf> {
-    /// (batch, seq, 3·dim), the v block zero
-    pub dqkv: Buf,
+    /// (vocab, 3·dim) and (seq, 3·dim): q's and k's gradients summed into the rows they were
+    /// read from (their leading 2·dim columns; the v blocks zero)
+    pub dqk_e: Buf,
+    pub dqk_p: Buf,
     /// (vocab, heads, dim)
     pub dtab_e: Buf,
     /// (seq, heads, dim)
@@ -295,40 +297,38 @@ pub trait Backend {
         Err(unsupported("head_proj_bwd", USE_QKV))
     }
 
-    /// Attention followed by the out projection, on value rows already projected per head:
-    /// out (batch, seq, dim) = bias + Σ_h probs_h · y_h with
-    /// `y_h[s] = tab_e[ids[b,s], h] + tab_p[s, h]` (tab_e (vocab, heads, dim), tab_p (seq, heads,
-    /// dim), bias (dim)) and probs (batch, heads, seq, seq) computed from qkv's q and k blocks as
-    /// in `attention_fwd` (its v block is not read). Returns (out, probs).
-    #[allow(clippy::too_many_arguments)]
+    /// Attention followed by the out projection, on rows already projected: out (batch, seq,
+    /// dim) = bias + Σ_h probs_h · y_h with `y_h[s] = tab_e[ids[b,s], h] + tab_p[s, h]` (tab_e
+    /// (vocab, heads, dim), tab_p (seq, heads, dim), bias (dim)), and probs (batch, heads, seq,
+    /// seq) computed as in `attention_fwd` from q and k = the leading 2·dim columns of
+    /// `qk_e[ids[b,s]] + qk_p[s]` (qk_e (vocab, 3·dim), qk_p (seq, 3·dim): the projected
+    /// vocabulary and position rows, summed as `embed_fwd` sums them; their v blocks are not
+    /// read). Returns (out, probs).
     fn attention_out_fwd(
         &self,
-        qkv: &Self::Buf,
-        ids: &Self::Ids,
-        tab_e: &Self::Buf,
-        tab_p: &Self::Buf,
+        (ids, qk_e, qk_p): (&Self::Ids, &Self::Buf, &Self::Buf),
+        (tab_e, tab_p): (&Self::Buf, &Self::Buf),
         bias: &Self::Buf,
         d: AttnDims,
         vocab: usize,
     ) -> Result<(Self::Buf, Self::Buf)> {
-        let _ = (qkv, ids, tab_e, tab_p, bias, d, vocab);
+        let _ = (ids, qk_e, qk_p, tab_e, tab_p, bias, d, vocab);
         Err(unsupported("attention_out_fwd", USE_QKV))
     }
     /// The gradients of `attention_out_fwd` given dout (batch, seq, dim), as NEW buffers (the
-    /// tape sums them into what an input already has): dqkv (its v block zero), dtab_e, dtab_p,
-    /// dbias.
+    /// tape sums them into what an input already has): dqk_e and dqk_p (q's and k's gradients
+    /// summed into their rows as `embed_bwd` sums them), dtab_e, dtab_p, dbias.
     #[allow(clippy::too_many_arguments)]
     fn attention_out_bwd(
         &self,
-        qkv: &Self::Buf,
-        ids: &Self::Ids,
+        (ids, qk_e, qk_p): (&Self::Ids, &Self::Buf, &Self::Buf),
         (tab_e, tab_p): (&Self::Buf, &Self::Buf),
         probs: &Self::Buf,
         dout: &Self::Buf,
         d: AttnDims,
         vocab: usize,
     ) -> Result<AttnOutGrads<Self::Buf>> {
-        let _ = (qkv, ids, tab_e, tab_p, probs, dout, d, vocab);
+        let _ = (ids, qk_e, qk_p, tab_e, tab_p, probs, dout, d, vocab);
         Err(unsupported("attention_out_bwd", USE_QKV))
     }
 

@@ -113,10 +113,9 @@ impl Reads {
 #[derive(Clone, Copy)]
 pub(super) struct Forward {
     pub h: Var,
-    /// (B, S, 3D); on `QkvAndOut` read for the loss only, its q and k blocks (B, S, 2D): the
-    /// v block is neither gathered nor given a gradient there (attention_out takes v through
-    /// head_proj's tables).
-    pub qkv: Var,
+    /// (B, S, 3D); not recorded on `QkvAndOut` read for the loss alone (attention_out gathers q
+    /// and k from the projected rows itself, and takes v through head_proj's tables).
+    pub qkv: Option<Var>,
     /// The heads' outputs before out_proj: on `QkvAndOut` recorded only when asked for (the
     /// loss does not use it there).
     pub attn: Option<Var>,
@@ -147,34 +146,42 @@ pub(super) fn forward<'a, B: Backend>(
 ) -> Result<Forward> {
     let s = cfg.seq_len;
     let h = tape.embed(ids, batch, s, p.emb, p.pos)?;
-    // qkv, and on the factored paths the projected vocabulary and position rows
-    let (qkv, distinct) = match path {
-        Factoring::PerToken => (tape.linear(h, p.in_w, p.in_b)?, None),
-        Factoring::Qkv | Factoring::QkvAndOut => {
-            let emb_proj = tape.linear(p.emb, p.in_w, zero_qkv_bias)?; // (vocab, 3D)
-            let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
-            let q_and_k_only = path == Factoring::QkvAndOut && reads.loss_only();
-            let cols = if q_and_k_only { 2 } else { 3 } * cfg.dim;
-            let qkv = tape.embed_leading(ids, (batch, s), (emb_proj, pos_proj), cols)?;
-            (qkv, Some((emb_proj, pos_proj)))
-        }
+    // On the factored paths, the QKV projection of the vocabulary and position rows.
+    let projected_rows = |tape: &mut Tape<'a, B>| -> Result<(Var, Var)> {
+        let emb_proj = tape.linear(p.emb, p.in_w, zero_qkv_bias)?; // (vocab, 3D)
+        let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
+        Ok((emb_proj, pos_proj))
     };
-    // (attn, attn_out, the op holding the probabilities)
-    let (attn, attn_out, probs) = match distinct.filter(|_| path == Factoring::QkvAndOut) {
-        Some((emb_proj, pos_proj)) => {
-            let tab_e = tape.head_proj(emb_proj, p.out_w, cfg.heads)?; // (vocab, H, D)
-            let tab_p = tape.head_proj(pos_proj, p.out_w, cfg.heads)?; // (S, H, D)
-            let attn_out = tape.attention_out(qkv, ids, (tab_e, tab_p), p.out_b)?;
-            let attn = if reads.attn {
-                Some(tape.attention(qkv, cfg.heads)?)
-            } else {
-                None
+    // (qkv, attn, attn_out, the op holding the probabilities)
+    let (qkv, attn, attn_out, probs) = match path {
+        Factoring::PerToken | Factoring::Qkv => {
+            let qkv = match path {
+                Factoring::PerToken => tape.linear(h, p.in_w, p.in_b)?,
+                _ => {
+                    let rows = projected_rows(tape)?;
+                    tape.embed(ids, batch, s, rows.0, rows.1)?
+                }
             };
-            (attn, attn_out, attn_out)
-        }
-        None => {
             let attn = tape.attention(qkv, cfg.heads)?;
-            (Some(attn), tape.linear(attn, p.out_w, p.out_b)?, attn)
+            let attn_out = tape.linear(attn, p.out_w, p.out_b)?;
+            (Some(qkv), Some(attn), attn_out, attn)
+        }
+        Factoring::QkvAndOut => {
+            let rows = projected_rows(tape)?;
+            // attention_out gathers q and k itself: the whole qkv only where it is read
+            let qkv = if reads.loss_only() {
+                None
+            } else {
+                Some(tape.embed(ids, batch, s, rows.0, rows.1)?)
+            };
+            let tab_e = tape.head_proj(rows.0, p.out_w, cfg.heads)?; // (vocab, H, D)
+            let tab_p = tape.head_proj(rows.1, p.out_w, cfg.heads)?; // (S, H, D)
+            let attn_out = tape.attention_out((ids, batch), rows, (tab_e, tab_p), p.out_b)?;
+            let attn = match qkv.filter(|_| reads.attn) {
+                Some(qkv) => Some(tape.attention(qkv, cfg.heads)?),
+                None => None,
+            };
+            (qkv, attn, attn_out, attn_out)
         }
     };
     let affine = (p.norm_w, p.norm_b);

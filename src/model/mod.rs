@@ -211,7 +211,8 @@ impl<B: Backend> Model<B> {
         let mut out = Vec::new();
         if prototype {
             let h = self.backend.download(tape.value(fwd.h))?;
-            let qkv = self.backend.download(tape.value(fwd.qkv))?;
+            let qkv = fwd.qkv.expect("recorded when the activations are read");
+            let qkv = self.backend.download(tape.value(qkv))?;
             let ln = fwd.ln.expect("recorded when the activations are read");
             let ln = self.backend.download(tape.value(ln))?;
             out.extend(metrics::activation_matrices(
@@ -252,7 +253,7 @@ impl<B: Backend> Model<B> {
         };
         for (name, v) in [
             ("act.h", fwd.h),
-            ("act.qkv", fwd.qkv),
+            ("act.qkv", fwd.qkv.expect("recorded in a trace")),
             (
                 "act.attn",
                 fwd.attn.expect("recorded with the heads' outputs"),

@@ -1,15 +1,18 @@
-//! Attention followed by the out projection, on per-head projected value rows:
+//! Attention followed by the out projection, on rows already projected:
 //! out (batch, seq, dim) = bias + Σ_h probs_h · y_h, y_h[b,s] = tab_e[ids[b,s], h] + tab_p[s, h],
-//! probs from qkv's q and k blocks as in `attention`. With tab_e and tab_p from `head_proj`,
-//! this equals linear(attention(qkv), out_w, bias) up to the order of the sums.
+//! probs as in `attention` from q and k = the leading 2·dim columns of qk_e[ids[b,s]] + qk_p[s].
+//! With qk_e, qk_p the projected vocabulary and position rows (`linear`) and tab_e, tab_p from
+//! `head_proj`, this equals linear(attention(embed(qk_e, qk_p)), out_w, bias) up to the order of
+//! the sums; q and k are gathered inside the op (no (batch, seq, 2·dim) value on the tape).
 
 use super::{shape_error, Ctx, Kind, Op, Tape, Var};
 use crate::backend::{AttnDims, Backend};
 use crate::error::{Error, Result};
 
 pub(super) struct AttentionOut<'a, B: Backend> {
-    qkv: Var,
     ids: &'a B::Ids,
+    qk_e: Var,
+    qk_p: Var,
     tab_e: Var,
     tab_p: Var,
     bias: Var,
@@ -20,35 +23,43 @@ pub(super) struct AttentionOut<'a, B: Backend> {
 }
 
 impl<'a, B: Backend> Tape<'a, B> {
-    /// qkv (batch, seq, 3·dim), or its q and k blocks only (batch, seq, 2·dim): v is not read;
-    /// ids (batch, seq) validated against the vocabulary by the caller; tab_e (vocab, heads,
-    /// dim); tab_p (seq, heads, dim); bias (dim).
+    /// ids (batch, seq) validated against the vocabulary by the caller; qk_e (vocab, 3·dim);
+    /// qk_p (1, seq, 3·dim) (their v blocks are not read); tab_e (vocab, heads, dim); tab_p
+    /// (seq, heads, dim); bias (dim).
     pub fn attention_out(
         &mut self,
-        qkv: Var,
-        ids: &'a B::Ids,
+        (ids, batch): (&'a B::Ids, usize),
+        (qk_e, qk_p): (Var, Var),
         (tab_e, tab_p): (Var, Var),
         bias: Var,
     ) -> Result<Var> {
-        let (qs, es) = (self.shape(qkv), self.shape(tab_e));
-        let [batch, seq, row] = *qs else {
-            let expected = "(batch, seq, 3·dim)".into();
-            return Err(shape_error("attention_out", "qkv", qs, expected));
-        };
+        let es = self.shape(tab_e);
         let [vocab, heads, dim] = *es else {
             let expected = "(vocab, heads, dim)".into();
             return Err(shape_error("attention_out", "tab_e", es, expected));
         };
-        if (row != 3 * dim && row != 2 * dim) || heads == 0 || dim % heads != 0 {
+        if heads == 0 || dim % heads != 0 {
             return Err(Error::input(format!(
-                "attention_out: qkv's last axis {row} is not 3·dim (or 2·dim, q and k only) for \
-                 tab_e {es:?} (dim {dim} divisible by heads {heads})"
+                "attention_out: tab_e {es:?}: dim {dim} is not divisible by heads {heads}"
             )));
         }
-        let ps = self.shape(tab_p);
-        if ps != [seq, heads, dim] {
+        let qs = self.shape(qk_e);
+        if qs != [vocab, 3 * dim] {
+            let expected = format!("({vocab}, {}) = (vocab, 3·dim)", 3 * dim);
+            return Err(shape_error("attention_out", "qk_e", qs, expected));
+        }
+        let ps = self.shape(qk_p);
+        let seq = match *ps {
+            [1, seq, row] if row == 3 * dim => seq,
+            _ => {
+                let expected = format!("(1, seq, {}) = (1, seq, 3·dim)", 3 * dim);
+                return Err(shape_error("attention_out", "qk_p", ps, expected));
+            }
+        };
+        let ts = self.shape(tab_p);
+        if ts != [seq, heads, dim] {
             let expected = format!("({seq}, {heads}, {dim}) = (seq, heads, dim)");
-            return Err(shape_error("attention_out", "tab_p", ps, expected));
+            return Err(shape_error("attention_out", "tab_p", ts, expected));
         }
         let bs = self.shape(bias);
         if bs != [dim] {
@@ -61,17 +72,16 @@ impl<'a, B: Backend> Tape<'a, B> {
             head_dim: dim / heads,
         };
         let (out, probs) = self.backend.attention_out_fwd(
-            self.value(qkv),
-            ids,
-            self.value(tab_e),
-            self.value(tab_p),
+            (ids, self.value(qk_e), self.value(qk_p)),
+            (self.value(tab_e), self.value(tab_p)),
             self.value(bias),
             d,
             vocab,
         )?;
         let op = AttentionOut {
-            qkv,
             ids,
+            qk_e,
+            qk_p,
             tab_e,
             tab_p,
             bias,
@@ -95,17 +105,13 @@ impl<'a, B: Backend> Tape<'a, B> {
 
 impl<'a, B: Backend> AttentionOut<'a, B> {
     pub(super) fn backward(self, ctx: &mut Ctx<'_, 'a, B>, g: &B::Buf) -> Result<()> {
+        let qk = (self.ids, ctx.value(self.qk_e), ctx.value(self.qk_p));
         let tabs = (ctx.value(self.tab_e), ctx.value(self.tab_p));
-        let grads = ctx.backend.attention_out_bwd(
-            ctx.value(self.qkv),
-            self.ids,
-            tabs,
-            &self.probs,
-            g,
-            self.d,
-            self.vocab,
-        )?;
-        ctx.give(self.qkv, grads.dqkv)?;
+        let grads = ctx
+            .backend
+            .attention_out_bwd(qk, tabs, &self.probs, g, self.d, self.vocab)?;
+        ctx.give(self.qk_e, grads.dqk_e)?;
+        ctx.give(self.qk_p, grads.dqk_p)?;
         ctx.give(self.tab_e, grads.dtab_e)?;
         ctx.give(self.tab_p, grads.dtab_p)?;
         ctx.give(self.bias, grads.dbias)

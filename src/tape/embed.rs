@@ -1,5 +1,4 @@
-//! Embedding gather plus learned positions: h (batch, seq, dim) = emb[ids] + pos (or the
-//! leading cols columns of those rows).
+//! Embedding gather plus learned positions: h (batch, seq, dim) = emb[ids] + pos.
 
 use super::{numel, shape_error, Ctx, Op, Tape, Var};
 use crate::backend::{Backend, EmbedDims};
@@ -23,19 +22,6 @@ impl<'a, B: Backend> Tape<'a, B> {
         emb: Var,
         pos: Var,
     ) -> Result<Var> {
-        let dim = self.shape(emb).last().copied().unwrap_or(0);
-        self.embed_leading(ids, (batch, seq), (emb, pos), dim)
-    }
-
-    /// `embed` of the leading `cols` columns of emb's and pos's rows: (batch, seq, cols). The
-    /// gradient reaches those columns only.
-    pub fn embed_leading(
-        &mut self,
-        ids: &'a B::Ids,
-        (batch, seq): (usize, usize),
-        (emb, pos): (Var, Var),
-        cols: usize,
-    ) -> Result<Var> {
         let (es, ps) = (self.shape(emb), self.shape(pos));
         let [vocab, dim] = *es else {
             return Err(shape_error("embed", "emb", es, "(vocab, dim)".into()));
@@ -49,13 +35,13 @@ impl<'a, B: Backend> Tape<'a, B> {
             seq,
             dim,
             vocab,
-            cols,
+            cols: dim,
         };
         let h = self
             .backend
             .embed_fwd(ids, self.value(emb), self.value(pos), d)?;
         let op = Embed { ids, emb, pos, d };
-        Ok(self.push(h, vec![batch, seq, cols], Op::Embed(op)))
+        Ok(self.push(h, vec![batch, seq, dim], Op::Embed(op)))
     }
 }
 

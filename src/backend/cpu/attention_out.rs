@@ -14,6 +14,12 @@
 //!   threads.
 //!
 //! Tables are (rows, heads, dim): tab_e (vocab, heads, dim), tab_p (seq, heads, dim).
+//!
+//! q and k are read from the projected vocabulary and position rows too (`QkRows`): each
+//! sequence's q and k rows are summed into a buffer in cache as the embedding gathers them (the
+//! same bits), instead of a (batch, seq, 2·dim) array written by the embedding and read back
+//! here twice. Their gradients, computed by sequence, are summed into those rows as the
+//! embedding's backward does (`embed::backward`).
 
 use std::mem::MaybeUninit;
 
@@ -21,14 +27,14 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 use rayon::prelude::*;
 
 use super::attention::{check_dims, has_avx2, head_probs, scores_backward, width, SEQS_PER_TASK};
-use super::check_len;
-use super::embed::rows_by_token;
+use super::embed::{self, rows_by_token};
 use super::expf;
 use super::gemm::gemm_rows;
 use super::tiny_gemm::{gemm_apart, gemm_nt_apart, Gathered, GatheredSum, Mat};
 use super::transpose::transpose;
-use crate::backend::{AttnDims, AttnOutGrads, Scalar};
-use crate::error::Result;
+use super::{check_len, check_sizes};
+use crate::backend::{AttnDims, AttnOutGrads, EmbedDims, Scalar};
+use crate::error::{Error, Result};
 
 /// Tokens per task of the by-token pass (vocab 256: 16 tasks).
 const TOKENS_PER_TASK: usize = 16;
@@ -66,39 +72,72 @@ impl<'a, T: Scalar> Tables<'a, T> {
     }
 }
 
-/// Checks the inputs; returns the length of qkv's token rows: 3·dim, or 2·dim when it holds
-/// q and k only (v is never read here, so the model gathers only q and k when it trains).
+/// The projected rows q and k come from: token (b, s)'s q and k are the leading 2·dim columns
+/// of e[ids[b, s]] + p[s], rows of 3·dim (their v blocks are not read: v reaches this op
+/// through the tables).
+#[derive(Clone, Copy)]
+struct QkRows<'a, T> {
+    e: &'a [T],
+    p: &'a [T],
+    dim: usize,
+}
+
+impl<T: Scalar> QkRows<'_, T> {
+    /// x (seq, 2·dim) ← the q and k rows of the sequence with tokens `tok`, each element
+    /// e + p as `embed::forward` sums it.
+    #[inline(always)]
+    fn gather(&self, tok: &[u32], x: &mut [T]) {
+        let (row, cols) = (3 * self.dim, 2 * self.dim);
+        for (s, (x_s, &v)) in x.chunks_exact_mut(cols).zip(tok).enumerate() {
+            let e = &self.e[v as usize * row..][..cols];
+            let p = &self.p[s * row..][..cols];
+            x_s.iter_mut()
+                .zip(e.iter().zip(p))
+                .for_each(|(o, (&a, &b))| *o = a + b);
+        }
+    }
+}
+
+/// Checks the inputs (ids inside the vocabulary: they index the rows).
 fn check_all<T>(
     op: &str,
-    (qkv, ids): (&[T], &[u32]),
+    (ids, qk): (&[u32], QkRows<'_, T>),
     tabs: Tables<'_, T>,
     d: AttnDims,
     vocab: usize,
-) -> Result<usize> {
+) -> Result<()> {
     check_dims(op, d)?;
-    let (tokens, dim) = (d.batch * d.seq, d.dim());
-    let row = if qkv.len() == tokens * 2 * dim {
-        2 * dim
-    } else {
-        3 * dim
-    };
-    check_len(op, "qkv", qkv, tokens * row)?;
-    check_len(op, "ids", ids, tokens)?;
+    check_sizes(op, &[("vocab", vocab)])?;
+    let dim = d.dim();
+    check_len(op, "ids", ids, d.batch * d.seq)?;
+    check_len(op, "qk_e", qk.e, vocab * 3 * dim)?;
+    check_len(op, "qk_p", qk.p, d.seq * 3 * dim)?;
     check_len(op, "tab_e", tabs.e, vocab * d.heads * dim)?;
     check_len(op, "tab_p", tabs.p, d.seq * d.heads * dim)?;
-    Ok(row)
+    match ids.iter().find(|&&t| t as usize >= vocab) {
+        Some(t) => Err(Error::input(format!(
+            "{op}: token id {t} is outside the vocabulary [0, {vocab})"
+        ))),
+        None => Ok(()),
+    }
 }
 
-/// Returns out (batch, seq, dim) and probs (batch, heads, seq, seq).
+/// Returns out (batch, seq, dim) and probs (batch, heads, seq, seq), q and k from the rows
+/// (qk_e (vocab, 3·dim), qk_p (seq, 3·dim)).
 pub(super) fn forward<T: Scalar>(
-    (qkv, ids): (&[T], &[u32]),
+    (ids, qk_e, qk_p): (&[u32], &[T], &[T]),
     (tab_e, tab_p): (&[T], &[T]),
     bias: &[T],
     d: AttnDims,
     vocab: usize,
 ) -> Result<(Vec<T>, Vec<T>)> {
     let tabs = Tables { e: tab_e, p: tab_p };
-    let row = check_all("attention_out_fwd", (qkv, ids), tabs, d, vocab)?;
+    let qk = QkRows {
+        e: qk_e,
+        p: qk_p,
+        dim: d.dim(),
+    };
+    check_all("attention_out_fwd", (ids, qk), tabs, d, vocab)?;
     check_len("attention_out_fwd", "bias", bias, d.dim())?;
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     // Every row starts as the bias, which the mixing product adds into.
@@ -107,10 +146,9 @@ pub(super) fn forward<T: Scalar>(
     let avx2 = has_avx2();
     out.par_chunks_mut(SEQS_PER_TASK * s * dim)
         .zip(probs.par_chunks_mut(SEQS_PER_TASK * heads * s * s))
-        .zip(qkv.par_chunks(SEQS_PER_TASK * s * row))
         .zip(ids.par_chunks(SEQS_PER_TASK * s))
-        .for_each(|(((out_c, probs_c), qkv_c), ids_c)| {
-            let seqs = (qkv_c, row, ids_c);
+        .for_each(|((out_c, probs_c), ids_c)| {
+            let seqs = (ids_c, qk);
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
@@ -125,7 +163,7 @@ pub(super) fn forward<T: Scalar>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn forward_seqs_avx2<T: Scalar>(
-    seqs: (&[T], usize, &[u32]),
+    seqs: (&[u32], QkRows<'_, T>),
     tabs: Tables<'_, T>,
     outs: (&mut [T], &mut [T]),
     d: AttnDims,
@@ -133,11 +171,11 @@ unsafe fn forward_seqs_avx2<T: Scalar>(
     forward_seqs(seqs, tabs, outs, d, true)
 }
 
-/// Whole sequences: (qkv_c (n, seq·row), row, ids_c (n, seq)) → (out_c (n, seq·dim), which
-/// holds the bias rows on entry, probs_c (n, heads·seq·seq)).
+/// Whole sequences: ids_c (n, seq) → (out_c (n, seq·dim), which holds the bias rows on entry,
+/// probs_c (n, heads·seq·seq)).
 #[inline(always)]
 fn forward_seqs<T: Scalar>(
-    (qkv_c, row, ids_c): (&[T], usize, &[u32]),
+    (ids_c, qk): (&[u32], QkRows<'_, T>),
     tabs: Tables<'_, T>,
     (out_c, probs_c): (&mut [T], &mut [T]),
     d: AttnDims,
@@ -146,17 +184,20 @@ fn forward_seqs<T: Scalar>(
     let (s, hd, dim, heads) = (d.seq, d.head_dim, d.dim(), d.heads);
     let (w, k) = (width(s), s * heads); // k: the mixing product's inner size
     let fast_exp = expf::fast::<T>();
+    let row = 2 * dim;
+    let mut x = vec![T::zero(); s * row]; // (seq, 2·dim): the sequence's q and k
     let mut kt = vec![T::zero(); dim * w]; // (dim, w): the sequence's k, transposed
     let mut qs = vec![T::zero(); s * hd]; // (seq, hd): one head's q·√(1/hd)
     let mut scores = vec![T::zero(); s * w]; // (seq, w)
     let mut mix = vec![T::zero(); s * k]; // (seq, seq·heads): mix[t, s·heads + h] = P_h[t, s]
     let mut rows = vec![(0, 0); k]; // where value row s·heads + h lies in tab_e and in tab_p
-    for (((x, tok), o), p) in qkv_c
-        .chunks_exact(s * row)
-        .zip(ids_c.chunks_exact(s))
+    for ((tok, o), p) in ids_c
+        .chunks_exact(s)
         .zip(out_c.chunks_exact_mut(s * dim))
         .zip(probs_c.chunks_exact_mut(heads * s * s))
     {
+        qk.gather(tok, &mut x);
+        let x = x.as_slice();
         transpose(&x[dim..], (s, dim, row), &mut kt, w, avx2);
         for h in 0..heads {
             let p_h = &mut p[h * s * s..][..s * s];
@@ -173,9 +214,10 @@ fn forward_seqs<T: Scalar>(
     }
 }
 
-/// The gradients given dout (batch, seq, dim): dqkv by sequence, the tables by token.
+/// The gradients given dout (batch, seq, dim): q's and k's by sequence, summed into the rows
+/// they came from; the tables' by token.
 pub(super) fn backward<T: Scalar>(
-    (qkv, ids): (&[T], &[u32]),
+    (ids, qk_e, qk_p): (&[u32], &[T], &[T]),
     (tab_e, tab_p): (&[T], &[T]),
     probs: &[T],
     dout: &[T],
@@ -183,29 +225,44 @@ pub(super) fn backward<T: Scalar>(
     vocab: usize,
 ) -> Result<AttnOutGrads<Vec<T>>> {
     let tabs = Tables { e: tab_e, p: tab_p };
-    let row = check_all("attention_out_bwd", (qkv, ids), tabs, d, vocab)?;
+    let qk = QkRows {
+        e: qk_e,
+        p: qk_p,
+        dim: d.dim(),
+    };
+    check_all("attention_out_bwd", (ids, qk), tabs, d, vocab)?;
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     check_len("attention_out_bwd", "probs", probs, d.batch * heads * s * s)?;
     check_len("attention_out_bwd", "dout", dout, d.batch * s * dim)?;
-    let dqkv = score_grads((qkv, row, ids), tabs, probs, dout, d);
+    let dqk = score_grads((ids, qk), tabs, probs, dout, d);
+    // into the leading 2·dim columns of the rows, as the embedding's backward sums them
+    let (mut dqk_e, mut dqk_p) = (vec![T::zero(); qk_e.len()], vec![T::zero(); qk_p.len()]);
+    let rows = EmbedDims {
+        batch: d.batch,
+        seq: s,
+        dim: 3 * dim,
+        vocab,
+        cols: 2 * dim,
+    };
+    embed::backward(ids, &dqk, rows, &mut dqk_e, &mut dqk_p)?;
     let (dtab_e, dtab_p) = table_grads(ids, probs, dout, d, vocab);
     let mut dbias = vec![T::zero(); dim];
     for row in dout.chunks_exact(dim) {
         dbias.iter_mut().zip(row).for_each(|(a, &g)| *a = *a + g);
     }
     Ok(AttnOutGrads {
-        dqkv,
+        dqk_e,
+        dqk_p,
         dtab_e,
         dtab_p,
         dbias,
     })
 }
 
-/// dqkv (batch, seq, row), qkv's layout: dq and dk through dP_h = dO·y_hᵀ; dv zero where qkv
-/// has a v block (v is not read). Written sequence by sequence from a staging buffer, with no
-/// zero fill first.
+/// dqk (batch, seq, 2·dim): each token's dq and dk through dP_h = dO·y_hᵀ. Written sequence by
+/// sequence from a staging buffer, with no zero fill first.
 fn score_grads<T: Scalar>(
-    (qkv, row, ids): (&[T], usize, &[u32]),
+    (ids, qk): (&[u32], QkRows<'_, T>),
     tabs: Tables<'_, T>,
     probs: &[T],
     dout: &[T],
@@ -213,32 +270,31 @@ fn score_grads<T: Scalar>(
 ) -> Vec<T> {
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let avx2 = has_avx2();
-    let len = qkv.len();
-    let mut dqkv = Vec::with_capacity(len);
-    dqkv.spare_capacity_mut()[..len]
-        .par_chunks_mut(SEQS_PER_TASK * s * row)
-        .zip(qkv.par_chunks(SEQS_PER_TASK * s * row))
+    let len = ids.len() * 2 * dim;
+    let mut dqk = Vec::with_capacity(len);
+    dqk.spare_capacity_mut()[..len]
+        .par_chunks_mut(SEQS_PER_TASK * s * 2 * dim)
         .zip(ids.par_chunks(SEQS_PER_TASK * s))
         .zip(probs.par_chunks(SEQS_PER_TASK * heads * s * s))
         .zip(dout.par_chunks(SEQS_PER_TASK * s * dim))
-        .for_each(|((((dqkv_c, qkv_c), ids_c), probs_c), dout_c)| {
-            let seqs = ((qkv_c, row), ids_c, probs_c, dout_c);
+        .for_each(|(((dqk_c, ids_c), probs_c), dout_c)| {
+            let seqs = ((ids_c, qk), probs_c, dout_c);
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU has AVX2 (`has_avx2` checked it at run time).
-                return unsafe { score_grads_seqs_avx2(seqs, tabs, dqkv_c, d) };
+                return unsafe { score_grads_seqs_avx2(seqs, tabs, dqk_c, d) };
             }
-            score_grads_seqs(seqs, tabs, dqkv_c, d, avx2) // avx2 is false here
+            score_grads_seqs(seqs, tabs, dqk_c, d, avx2) // avx2 is false here
         });
     // SAFETY: the capacity is at least len, and `score_grads_seqs` writes every element of each
     // chunk (each sequence's whole staged gradient), the chunks covering 0..len.
-    unsafe { dqkv.set_len(len) };
-    dqkv
+    unsafe { dqk.set_len(len) };
+    dqk
 }
 
-/// The inputs of one task of `score_grads`: qkv (with its row length), ids, probs and dout of
-/// n whole sequences.
-type SeqInputs<'a, T> = ((&'a [T], usize), &'a [u32], &'a [T], &'a [T]);
+/// The inputs of one task of `score_grads`: the ids (with the rows q and k come from), probs
+/// and dout of n whole sequences.
+type SeqInputs<'a, T> = ((&'a [u32], QkRows<'a, T>), &'a [T], &'a [T]);
 
 /// `score_grads_seqs` compiled for AVX2 (see `forward_seqs_avx2`).
 #[cfg(target_arch = "x86_64")]
@@ -246,36 +302,37 @@ type SeqInputs<'a, T> = ((&'a [T], usize), &'a [u32], &'a [T], &'a [T]);
 unsafe fn score_grads_seqs_avx2<T: Scalar>(
     seqs: SeqInputs<'_, T>,
     tabs: Tables<'_, T>,
-    dqkv_c: &mut [MaybeUninit<T>],
+    dqk_c: &mut [MaybeUninit<T>],
     d: AttnDims,
 ) {
-    score_grads_seqs(seqs, tabs, dqkv_c, d, true)
+    score_grads_seqs(seqs, tabs, dqk_c, d, true)
 }
 
 #[inline(always)]
 fn score_grads_seqs<T: Scalar>(
-    ((qkv_c, row), ids_c, probs_c, dout_c): SeqInputs<'_, T>,
+    ((ids_c, qk), probs_c, dout_c): SeqInputs<'_, T>,
     tabs: Tables<'_, T>,
-    dqkv_c: &mut [MaybeUninit<T>],
+    dqk_c: &mut [MaybeUninit<T>],
     d: AttnDims,
     avx2: bool,
 ) {
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
-    let (w, k) = (width(s), s * heads);
-    let len = s * row; // one sequence of qkv or dqkv
+    let (w, k, row) = (width(s), s * heads, 2 * dim);
+    let len = s * row; // one sequence of q and k, or of their gradients
+    let mut x = vec![T::zero(); len];
     let mut rows = vec![(0, 0); k]; // where value row s·heads + h lies in tab_e and in tab_p
     let mut dmix = vec![T::zero(); s * k]; // (seq, seq·heads)
     let mut dp = vec![T::zero(); s * w]; // (seq, w): dP of one head
     let mut ds = vec![T::zero(); s * s];
-    // A v block, where there is one, is never written: it stays zero.
     let mut staging = vec![T::zero(); len];
-    for ((((x, tok), p), g), dx) in qkv_c
-        .chunks_exact(len)
-        .zip(ids_c.chunks_exact(s))
+    for (((tok, p), g), dx) in ids_c
+        .chunks_exact(s)
         .zip(probs_c.chunks_exact(heads * s * s))
         .zip(dout_c.chunks_exact(s * dim))
-        .zip(dqkv_c.chunks_exact_mut(len))
+        .zip(dqk_c.chunks_exact_mut(len))
     {
+        qk.gather(tok, &mut x);
+        let x = x.as_slice();
         // dmix = dO · yᵀ, both read along dim; then each head's dP = its columns of dmix
         let y = tabs.value_rows(tok, (heads, dim), &mut rows);
         gemm_nt_apart((s, k, dim), Mat::new(g, dim), y, &mut dmix, (k, avx2));
@@ -418,8 +475,9 @@ mod tests {
     const VOCAB: usize = 40;
 
     struct Inputs<T> {
-        qkv: Vec<T>,
         ids: Vec<u32>,
+        qk_e: Vec<T>,
+        qk_p: Vec<T>,
         tab_e: Vec<T>,
         tab_p: Vec<T>,
         bias: Vec<T>,
@@ -434,17 +492,15 @@ mod tests {
                 .collect()
         };
         let (dim, rows) = (D.dim(), D.batch * D.seq);
-        let (qkv, tab_e, tab_p) = (
-            randn(rows * 3 * dim),
-            randn(VOCAB * D.heads * dim),
-            randn(D.seq * D.heads * dim),
-        );
+        let (qk_e, qk_p) = (randn(VOCAB * 3 * dim), randn(D.seq * 3 * dim));
+        let (tab_e, tab_p) = (randn(VOCAB * D.heads * dim), randn(D.seq * D.heads * dim));
         let (bias, dout) = (randn(dim), randn(rows * dim));
         // Tokens 0..30 only: the last task has tokens that never occur.
         let ids = (0..rows).map(|_| rng.below(30) as u32).collect();
         Inputs {
-            qkv,
             ids,
+            qk_e,
+            qk_p,
             tab_e,
             tab_p,
             bias,
@@ -452,12 +508,12 @@ mod tests {
         }
     }
 
-    /// out, probs, then the four gradients, each flattened.
+    /// out, probs, then the five gradients, each flattened.
     fn run<T: Scalar>(x: &Inputs<T>) -> Vec<Vec<T>> {
-        let tabs = (x.tab_e.as_slice(), x.tab_p.as_slice());
-        let (out, probs) = forward((&x.qkv, &x.ids), tabs, &x.bias, D, VOCAB).unwrap();
-        let g = backward((&x.qkv, &x.ids), tabs, &probs, &x.dout, D, VOCAB).unwrap();
-        vec![out, probs, g.dqkv, g.dtab_e, g.dtab_p, g.dbias]
+        let (qk, tabs) = ((&*x.ids, &*x.qk_e, &*x.qk_p), (&*x.tab_e, &*x.tab_p));
+        let (out, probs) = forward(qk, tabs, &x.bias, D, VOCAB).unwrap();
+        let g = backward(qk, tabs, &probs, &x.dout, D, VOCAB).unwrap();
+        vec![out, probs, g.dqk_e, g.dqk_p, g.dtab_e, g.dtab_p, g.dbias]
     }
 
     #[test]
@@ -481,7 +537,9 @@ mod tests {
         // (observed 1.6e-5), the inputs' own rounding far less. So 1e-3 absolute: a misplaced
         // or missing term is off by ~1.
         let (x64, x32) = (inputs::<f64>(22), inputs::<f32>(22));
-        let names = ["out", "probs", "dqkv", "dtab_e", "dtab_p", "dbias"];
+        let names = [
+            "out", "probs", "dqk_e", "dqk_p", "dtab_e", "dtab_p", "dbias",
+        ];
         for ((name, a), b) in names.iter().zip(run(&x64)).zip(run(&x32)) {
             for (i, (&p, &q)) in a.iter().zip(&b).enumerate() {
                 let err = (p - q as f64).abs();
@@ -490,33 +548,56 @@ mod tests {
         }
     }
 
-    /// v is not read: given q and k alone (rows of 2·dim, as the model gathers them when it
-    /// trains), the op gives the whole layout's out, probs and table and bias gradients, and as
-    /// dqkv the q and k blocks of the whole layout's, whose v block is zero.
+    /// q and k are the embedding's gather of the rows' leading 2·dim columns, bit for bit, and
+    /// their gradients reach those columns only: the v blocks of dqk_e and dqk_p stay zero.
     #[test]
-    fn q_and_k_alone_give_the_whole_layouts_bits() {
+    fn q_and_k_are_the_embeddings_gather_of_the_rows() {
         let x = inputs::<f32>(24);
         let dim = D.dim();
-        let whole = run(&x);
-        let qk = x
-            .qkv
-            .chunks_exact(3 * dim)
-            .flat_map(|row| row[..2 * dim].iter().copied())
-            .collect();
-        let part = run(&Inputs { qkv: qk, ..x });
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        let names = ["out", "probs", "dqkv", "dtab_e", "dtab_p", "dbias"];
-        for (i, name) in names.iter().enumerate().filter(|&(i, _)| i != 2) {
-            assert_eq!(bits(&whole[i]), bits(&part[i]), "{name}");
-        }
-        for (w, p) in whole[2]
-            .chunks_exact(3 * dim)
-            .zip(part[2].chunks_exact(2 * dim))
+        let rows = EmbedDims {
+            batch: D.batch,
+            seq: D.seq,
+            dim: 3 * dim,
+            vocab: VOCAB,
+            cols: 2 * dim,
+        };
+        let gathered = embed::forward(&x.ids, &x.qk_e, &x.qk_p, rows).unwrap();
+        let qk = QkRows {
+            e: &x.qk_e,
+            p: &x.qk_p,
+            dim,
+        };
+        let mut seq = vec![0.0f32; D.seq * 2 * dim];
+        for (tok, want) in x
+            .ids
+            .chunks_exact(D.seq)
+            .zip(gathered.chunks_exact(D.seq * 2 * dim))
         {
-            assert_eq!(bits(&w[..2 * dim]), bits(p), "dq, dk");
-            assert!(w[2 * dim..].iter().all(|&v| v.to_bits() == 0), "dv");
+            qk.gather(tok, &mut seq);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&seq), bits(want));
         }
-        assert_eq!(part[2].len(), D.batch * D.seq * 2 * dim);
+        let g = run(&x);
+        for (name, grad) in [("dqk_e", &g[2]), ("dqk_p", &g[3])] {
+            for row in grad.chunks_exact(3 * dim) {
+                assert!(row[2 * dim..].iter().all(|&v| v.to_bits() == 0), "{name}");
+            }
+            assert!(grad.iter().any(|&v| v != 0.0), "{name} is all zero");
+        }
+    }
+
+    #[test]
+    fn token_ids_outside_the_vocabulary_are_errors() {
+        let mut x = inputs::<f32>(25);
+        x.ids[3] = VOCAB as u32;
+        let (qk, tabs) = ((&*x.ids, &*x.qk_e, &*x.qk_p), (&*x.tab_e, &*x.tab_p));
+        let err = forward(qk, tabs, &x.bias, D, VOCAB)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("token id 40") && err.contains("[0, 40)"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -526,28 +607,30 @@ mod tests {
             e: &x.tab_e,
             p: &x.tab_p,
         };
-        let [out, probs, dqkv, dtab_e, ..]: [Vec<f32>; 6] = run(&x).try_into().unwrap();
+        let qk = QkRows {
+            e: &x.qk_e,
+            p: &x.qk_p,
+            dim: D.dim(),
+        };
+        let whole = run(&x);
+        let (out, probs) = (&whole[0], &whole[1]);
         let (dim, heads) = (D.dim(), D.heads);
         let mut plain_out = x.bias.repeat(D.batch * D.seq);
         let mut plain_probs = vec![0.0f32; probs.len()];
         let outs = (plain_out.as_mut_slice(), plain_probs.as_mut_slice());
-        forward_seqs((&x.qkv, 3 * dim, &x.ids), tabs, outs, D, false);
-        assert_eq!(out, plain_out, "out");
-        assert_eq!(probs, plain_probs, "probs");
-        let mut plain_dqkv = vec![MaybeUninit::new(0.0f32); dqkv.len()];
-        let seqs = (
-            (x.qkv.as_slice(), 3 * dim),
-            x.ids.as_slice(),
-            probs.as_slice(),
-            x.dout.as_slice(),
-        );
-        score_grads_seqs(seqs, tabs, &mut plain_dqkv, D, false);
+        forward_seqs((&x.ids, qk), tabs, outs, D, false);
+        assert_eq!(*out, plain_out, "out");
+        assert_eq!(*probs, plain_probs, "probs");
+        let dqk = score_grads((&x.ids, qk), tabs, probs, &x.dout, D);
+        let mut plain_dqk = vec![MaybeUninit::new(0.0f32); dqk.len()];
+        let seqs = ((x.ids.as_slice(), qk), probs.as_slice(), x.dout.as_slice());
+        score_grads_seqs(seqs, tabs, &mut plain_dqk, D, false);
         // SAFETY: every element was initialised above.
-        let plain_dqkv: Vec<f32> = plain_dqkv
+        let plain_dqk: Vec<f32> = plain_dqk
             .iter()
             .map(|v| unsafe { v.assume_init() })
             .collect();
-        assert_eq!(dqkv, plain_dqkv, "dqkv");
+        assert_eq!(dqk, plain_dqk, "dqk");
         // All tokens in one task, from the first, without AVX2.
         let (starts, order) = rows_by_token(&x.ids, VOCAB);
         let occ = Occurrences {
@@ -555,7 +638,7 @@ mod tests {
             order: &order,
         };
         let mut plain_e = vec![0.0f32; VOCAB * heads * dim];
-        token_rows(occ, 0, (&probs, &x.dout), &mut plain_e, D, false);
-        assert_eq!(dtab_e, plain_e, "dtab_e");
+        token_rows(occ, 0, (probs, &x.dout), &mut plain_e, D, false);
+        assert_eq!(whole[4], plain_e, "dtab_e");
     }
 }
