@@ -17,8 +17,8 @@ impl Cuda {
         (1.0 / d.head_dim as f64).sqrt() as f32
     }
 
-    /// The embedding kernels gather whole rows: only the CPU's factored out projection
-    /// (`Factoring::QkvAndOut`, CPU only) asks for leading columns.
+    /// The embedding kernels gather whole rows: the model never asks a backend for leading
+    /// columns (the CPU's factored out projection gathers q and k with its own code).
     fn whole_rows(op: &str, d: EmbedDims) -> Result<()> {
         if d.cols == d.dim {
             Ok(())
