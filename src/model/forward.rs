@@ -152,19 +152,23 @@ pub(super) fn forward<'a, B: Backend>(
         let pos_proj = tape.linear(p.pos, p.in_w, p.in_b)?; // (1, S, 3D)
         Ok((emb_proj, pos_proj))
     };
+    // Attention on qkv, then the out projection on every token.
+    type Attended = (Option<Var>, Option<Var>, Var, Var);
+    let attend = |tape: &mut Tape<'a, B>, qkv: Var| -> Result<Attended> {
+        let attn = tape.attention(qkv, cfg.heads)?;
+        let attn_out = tape.linear(attn, p.out_w, p.out_b)?;
+        Ok((Some(qkv), Some(attn), attn_out, attn))
+    };
     // (qkv, attn, attn_out, the op holding the probabilities)
     let (qkv, attn, attn_out, probs) = match path {
-        Factoring::PerToken | Factoring::Qkv => {
-            let qkv = match path {
-                Factoring::PerToken => tape.linear(h, p.in_w, p.in_b)?,
-                _ => {
-                    let rows = projected_rows(tape)?;
-                    tape.embed(ids, batch, s, rows.0, rows.1)?
-                }
-            };
-            let attn = tape.attention(qkv, cfg.heads)?;
-            let attn_out = tape.linear(attn, p.out_w, p.out_b)?;
-            (Some(qkv), Some(attn), attn_out, attn)
+        Factoring::PerToken => {
+            let qkv = tape.linear(h, p.in_w, p.in_b)?;
+            attend(tape, qkv)?
+        }
+        Factoring::Qkv => {
+            let rows = projected_rows(tape)?;
+            let qkv = tape.embed(ids, batch, s, rows.0, rows.1)?;
+            attend(tape, qkv)?
         }
         Factoring::QkvAndOut => {
             let rows = projected_rows(tape)?;

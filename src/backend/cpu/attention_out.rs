@@ -185,7 +185,7 @@ fn forward_seqs<T: Scalar>(
     let (w, k) = (width(s), s * heads); // k: the mixing product's inner size
     let fast_exp = expf::fast::<T>();
     let row = 2 * dim;
-    let mut x = vec![T::zero(); s * row]; // (seq, 2·dim): the sequence's q and k
+    let mut seq_qk = vec![T::zero(); s * row]; // (seq, 2·dim): the sequence's q and k
     let mut kt = vec![T::zero(); dim * w]; // (dim, w): the sequence's k, transposed
     let mut qs = vec![T::zero(); s * hd]; // (seq, hd): one head's q·√(1/hd)
     let mut scores = vec![T::zero(); s * w]; // (seq, w)
@@ -196,8 +196,8 @@ fn forward_seqs<T: Scalar>(
         .zip(out_c.chunks_exact_mut(s * dim))
         .zip(probs_c.chunks_exact_mut(heads * s * s))
     {
-        qk.gather(tok, &mut x);
-        let x = x.as_slice();
+        qk.gather(tok, &mut seq_qk);
+        let x = seq_qk.as_slice();
         transpose(&x[dim..], (s, dim, row), &mut kt, w, avx2);
         for h in 0..heads {
             let p_h = &mut p[h * s * s..][..s * s];
@@ -319,7 +319,7 @@ fn score_grads_seqs<T: Scalar>(
     let (s, dim, heads) = (d.seq, d.dim(), d.heads);
     let (w, k, row) = (width(s), s * heads, 2 * dim);
     let len = s * row; // one sequence of q and k, or of their gradients
-    let mut x = vec![T::zero(); len];
+    let mut seq_qk = vec![T::zero(); len]; // the sequence's q and k
     let mut rows = vec![(0, 0); k]; // where value row s·heads + h lies in tab_e and in tab_p
     let mut dmix = vec![T::zero(); s * k]; // (seq, seq·heads)
     let mut dp = vec![T::zero(); s * w]; // (seq, w): dP of one head
@@ -331,8 +331,8 @@ fn score_grads_seqs<T: Scalar>(
         .zip(dout_c.chunks_exact(s * dim))
         .zip(dqk_c.chunks_exact_mut(len))
     {
-        qk.gather(tok, &mut x);
-        let x = x.as_slice();
+        qk.gather(tok, &mut seq_qk);
+        let x = seq_qk.as_slice();
         // dmix = dO · yᵀ, both read along dim; then each head's dP = its columns of dmix
         let y = tabs.value_rows(tok, (heads, dim), &mut rows);
         gemm_nt_apart((s, k, dim), Mat::new(g, dim), y, &mut dmix, (k, avx2));
