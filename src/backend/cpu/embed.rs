@@ -97,31 +97,83 @@ pub(super) fn backward<T: Scalar>(
 ) -> Result<()> {
     check("embed_bwd", ids, demb, dpos, d)?;
     check_len("embed_bwd", "dh", dh, d.batch * d.seq * d.cols)?;
-    let (dim, cols) = (d.dim, d.cols);
-    // Each gradient row sums its rows of dh in row order (deterministic, and the order a plain
-    // loop over the rows would take), but the sums of different rows are independent: split
-    // over rayon by destination row, with the rows of each token listed first (a counting
-    // sort, stable, so each list is in row order).
-    let (starts, rows) = rows_by_token(ids, d.vocab);
-    // Into the leading cols of each gradient row; the rest is not touched.
-    let add_rows = |acc: &mut [T], rows: &mut dyn Iterator<Item = usize>| {
-        for r in rows {
-            let g = &dh[r * cols..][..cols];
-            acc.iter_mut().zip(g).for_each(|(a, &b)| *a = *a + b);
-        }
+    let (dim, cols, seq) = (d.dim, d.cols, d.seq);
+    // One pass over the rows of dh in order, each added into its token's row of demb and its
+    // position's row of dpos: every gradient element sums its rows in row order (the order of
+    // a plain loop over the rows), and dh is read once, front to back. Split by token and by
+    // position over rayon, dh was read twice, once in scattered order: 1.5 → 0.9 ms at
+    // D = 256 on one thread, and in the sweep every thread is busy with a config of its own
+    // (a split by token ranges and position ranges, each task passing over all rows, was no
+    // faster there). Only the leading cols of each row are touched.
+    let add = |acc: &mut [T], g: &[T]| {
+        acc[..cols]
+            .iter_mut()
+            .zip(g)
+            .for_each(|(a, &b)| *a = *a + b)
     };
-    rayon::join(
-        || {
-            demb.par_chunks_mut(dim)
-                .zip(starts.par_windows(2))
-                .with_min_len(ROWS_PER_TASK / 4)
-                .for_each(|(de, w)| add_rows(de, &mut rows[w[0]..w[1]].iter().copied()))
-        },
-        || {
-            dpos.par_chunks_mut(dim)
-                .enumerate()
-                .for_each(|(s, dp)| add_rows(dp, &mut (s..dh.len() / cols).step_by(d.seq)))
-        },
-    );
+    for (r, (g, &t)) in dh.chunks_exact(cols).zip(ids).enumerate() {
+        add(&mut demb[t as usize * dim..], g);
+        add(&mut dpos[(r % seq) * dim..], g);
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// batch 9, seq 5, rows of 150 of which the leading 130 (three column blocks, the last
+    /// partial), vocab 7 (tokens repeat).
+    const D: EmbedDims = EmbedDims {
+        batch: 9,
+        seq: 5,
+        dim: 150,
+        vocab: 7,
+        cols: 130,
+    };
+
+    /// demb and dpos as they are on entry: values already there, to be added to.
+    fn on_entry() -> (Vec<f32>, Vec<f32>) {
+        let mut rng = Rng::new(42);
+        let mut fill = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.normal() as f32).collect() };
+        (fill(D.vocab * D.dim), fill(D.seq * D.dim))
+    }
+
+    fn run(ids: &[u32], dh: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let (mut demb, mut dpos) = on_entry();
+        backward(ids, dh, D, &mut demb, &mut dpos).unwrap();
+        (demb, dpos)
+    }
+
+    /// Every element is its value on entry plus its rows of dh added one by one in row order
+    /// (a plain loop over the rows), bit for bit, whatever the number of threads; the columns
+    /// past cols keep their values.
+    #[test]
+    fn gradients_sum_their_rows_in_row_order_on_any_number_of_threads() {
+        let mut rng = Rng::new(41);
+        let ids: Vec<u32> = (0..D.batch * D.seq)
+            .map(|_| rng.below(D.vocab as u64) as u32)
+            .collect();
+        let dh: Vec<f32> = (0..ids.len() * D.cols)
+            .map(|_| rng.normal() as f32)
+            .collect();
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let one = pool(1).install(|| run(&ids, &dh));
+        let three = pool(3).install(|| run(&ids, &dh));
+        assert!(one == three, "1 and 3 threads give different bits");
+        let (mut demb, mut dpos) = on_entry();
+        for (r, (g, &t)) in dh.chunks_exact(D.cols).zip(&ids).enumerate() {
+            for (c, &v) in g.iter().enumerate() {
+                demb[t as usize * D.dim + c] += v;
+                dpos[(r % D.seq) * D.dim + c] += v;
+            }
+        }
+        assert!(one == (demb, dpos), "not the plain loop's sums");
+    }
 }
