@@ -34,7 +34,7 @@ use super::tiny_gemm::{gemm_apart, gemm_nt_apart, Gathered, GatheredSum, Mat};
 use super::transpose::transpose;
 use super::{check_len, check_sizes};
 use crate::backend::{AttnDims, AttnOutGrads, EmbedDims, Scalar};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Tokens per task of the by-token pass (vocab 256: 16 tasks).
 const TOKENS_PER_TASK: usize = 16;
@@ -114,12 +114,7 @@ fn check_all<T>(
     check_len(op, "qk_p", qk.p, d.seq * 3 * dim)?;
     check_len(op, "tab_e", tabs.e, vocab * d.heads * dim)?;
     check_len(op, "tab_p", tabs.p, d.seq * d.heads * dim)?;
-    match ids.iter().find(|&&t| t as usize >= vocab) {
-        Some(t) => Err(Error::input(format!(
-            "{op}: token id {t} is outside the vocabulary [0, {vocab})"
-        ))),
-        None => Ok(()),
-    }
+    embed::check_ids(op, ids, vocab)
 }
 
 /// Returns out (batch, seq, dim) and probs (batch, heads, seq, seq), q and k from the rows

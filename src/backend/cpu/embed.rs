@@ -28,12 +28,15 @@ fn check<T>(op: &str, ids: &[u32], emb: &[T], pos: &[T], d: EmbedDims) -> Result
     check_len(op, "ids", ids, d.batch * d.seq)?;
     check_len(op, "emb", emb, d.vocab * d.dim)?;
     check_len(op, "pos", pos, d.seq * d.dim)?;
-    // The contract says ids are validated by the caller; a bad one here is still an Err, not a
-    // panic on an out-of-bounds slice.
-    match ids.iter().find(|&&t| t as usize >= d.vocab) {
+    check_ids(op, ids, d.vocab)
+}
+
+/// Every id inside the vocabulary. The contract says ids are validated by the caller; a bad one
+/// here is still an Err, not a panic on an out-of-bounds slice.
+pub(super) fn check_ids(op: &str, ids: &[u32], vocab: usize) -> Result<()> {
+    match ids.iter().find(|&&t| t as usize >= vocab) {
         Some(t) => Err(Error::input(format!(
-            "{op}: token id {t} is outside the vocabulary [0, {})",
-            d.vocab
+            "{op}: token id {t} is outside the vocabulary [0, {vocab})"
         ))),
         None => Ok(()),
     }

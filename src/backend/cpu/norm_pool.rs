@@ -36,10 +36,10 @@ fn resid_row<T: Scalar>(h: &[T], a: &[T], x: &mut [T]) {
         .for_each(|(o, (&u, &v))| *o = u + v);
 }
 
-/// The d-sized values the passes need: n = dim, eps and seq as T.
-fn sizes<T: Scalar>(d: NormPoolDims, eps: f64) -> (T, T, T) {
-    let f = |x: f64| <T as Scalar>::from_f64(x);
-    (f(d.dim as f64), f(eps), f(d.seq as f64))
+/// dim and seq as T: the LayerNorm's row length and the pool's divisor.
+fn lengths<T: Scalar>(d: NormPoolDims) -> (T, T) {
+    let f = |x: usize| <T as Scalar>::from_f64(x as f64);
+    (f(d.dim), f(d.seq))
 }
 
 pub(super) fn forward<T: Scalar>(
@@ -52,7 +52,8 @@ pub(super) fn forward<T: Scalar>(
     check(op, (h, a), gamma, d)?;
     check_len(op, "beta", beta, d.dim)?;
     let (s, dim) = (d.seq, d.dim);
-    let (n, eps, n_seq) = sizes::<T>(d, eps);
+    let (n, n_seq) = lengths::<T>(d);
+    let eps: T = Scalar::from_f64(eps);
     let mut pooled = vec![T::zero(); d.batch * dim];
     let mut mean = vec![T::zero(); d.batch * s];
     let mut rstd = vec![T::zero(); d.batch * s];
@@ -108,7 +109,7 @@ pub(super) fn backward<T: Scalar>(
     check_len(op, "dgamma", dgamma, d.dim)?;
     check_len(op, "dbeta", dbeta, d.dim)?;
     let (s, dim, len) = (d.seq, d.dim, rows * d.dim);
-    let (n, _, n_seq) = sizes::<T>(d, 0.0);
+    let (n, n_seq) = lengths::<T>(d);
     let stats = |r: usize| (saved.mean[r], saved.rstd[r]);
     let (mut dresid, mut dh) = (Vec::with_capacity(len), Vec::with_capacity(len));
     dresid.spare_capacity_mut()[..len]
