@@ -1,41 +1,38 @@
 #!/usr/bin/env bash
 # CI for the CUDA path (called by .ci/run). No GPU needed:
-#  1. installs nvcc 13.0 from PyPI (pinned; 13.0 emits PTX ISA 9.0, the newest driver 580 JITs)
-#     into .whl/cu13-13.0 unless NVCC is set;
+#  1. takes nvcc from $NVCC, or installs nvcc 13.0 from PyPI into .whl/cu13-13.0 (ci/nvcc.sh);
 #  2. builds the CUDA code's tests with `--features cuda` (build.rs compiles every kernels/*.cu;
 #     a kernel that does not compile fails the build) in the dev profile, so the dependencies
 #     `cargo test` already built are reused (a release build here cost CI 2 min, and the other
 #     test executables 3 min more: `cargo clippy --all-targets --features cuda` type-checks them);
+#     the unit tests and tests/gpu_kernels.rs in one cargo call, so that both cores compile;
 #  3. runs the GPU-free tests of the CUDA code (launch geometry, kernel list, selftest
 #     tolerances on the CPU) and the GPU tests (they print "skipped: no CUDA driver");
 #  4. compiles the per-thread det/CM math with the host compiler and checks it against exact
 #     integer determinants (kernels/host/host_check.cpp);
 #  5. records the ptxas -v report in $CI_OUT/ptxas-report.txt and fails if a det6_* or cm_vol2_*
 #     kernel has a stack frame or spills on sm_90 (any other spilling kernel is a warning).
-# Env: NVCC (use this nvcc), CUDA_PIP_DIR (install dir), CI_OUT (report dir, default target/ci).
+# Env: NVCC (use this nvcc), CUDA_PIP_DIR (install dir), CI_OUT (report dir, default target/ci),
+# MHA_CV_CI_FEATURES (the cargo features, default `cuda`; .ci/run adds `lapack` so that its
+# LAPACK test reuses this build of the library).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-whl=${CUDA_PIP_DIR:-$root/.whl/cu13-13.0}
 out=${CI_OUT:-$root/target/ci}
+features=${MHA_CV_CI_FEATURES:-cuda}
 mkdir -p "$out"
 
-if [ -z "${NVCC:-}" ]; then
-    if [ ! -x "$whl/nvidia/cu13/bin/nvcc" ]; then
-        echo "== installing nvcc 13.0 from PyPI into $whl"
-        python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$whl" \
-            nvidia-cuda-nvcc==13.0.88 nvidia-cuda-crt==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-runtime==13.0.96
-    fi
-    export NVCC="$whl/nvidia/cu13/bin/nvcc"
-fi
+if [ -z "${NVCC:-}" ]; then NVCC=$(bash ci/nvcc.sh); fi
+export NVCC
 echo "== nvcc: $NVCC"
 "$NVCC" --version | tail -n 2
 
 export MHA_CV_PTXAS_REPORT="$out/ptxas-report.txt"
 rm -f "$MHA_CV_PTXAS_REPORT"
-echo "== cargo test --features cuda (GPU-free parts; GPU tests skip)"
-cargo test --features cuda --lib backend::cuda
-cargo test --features cuda --test gpu_kernels
+echo "== cargo test --features $features (GPU-free parts; GPU tests skip)"
+cargo test --features "$features" --no-run --lib --test gpu_kernels
+cargo test --features "$features" --lib backend::cuda
+cargo test --features "$features" --test gpu_kernels
 
 echo "== host check of kernels/det6.cuh, kernels/cm.cuh"
 host_bin="$root/target/host_check"
