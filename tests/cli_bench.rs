@@ -2,7 +2,7 @@
 //! its baseline, and reports consistent figures (no timing is asserted: speed is measured, not
 //! tested).
 
-mod sweep_common;
+use crate::sweep_common;
 
 use sweep_common::mha_cv;
 

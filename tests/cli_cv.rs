@@ -1,7 +1,7 @@
 //! `mha-cv cv`: tensors of .safetensors / .npy files measured as matrices, with notes for what
 //! is reshaped or skipped, as a table or JSON.
 
-mod sweep_common;
+use crate::sweep_common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Bad input, through the binary: each case exits with code 2, says what is wrong (and how to
 //! fix it) on stderr, and leaves nothing behind in the output folder.
 
-mod sweep_common;
+use crate::sweep_common;
 
 use std::path::Path;
 

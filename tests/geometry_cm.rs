@@ -9,7 +9,7 @@
 //!
 //! Two computed volumes that should agree (invariances) may differ by twice the bound.
 
-mod geometry_support;
+use crate::geometry_support;
 
 use geometry_support::*;
 use mha_cv::backend::Scalar;

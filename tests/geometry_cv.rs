@@ -1,7 +1,7 @@
 //! The CV metric: the prototype's semantics, insufficient cases, agreement with a direct naive
 //! computation, determinism.
 
-mod geometry_support;
+use crate::geometry_support;
 
 use geometry_support::{hscale, vol2_gram, U64};
 use mha_cv::geometry::cv::{cv_from_vol2, cv_metric, CvOptions, CvOutcome, InsufficientReason};

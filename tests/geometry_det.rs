@@ -7,7 +7,7 @@
 //! whose largest error was 2.7·u·∏‖aᵢ‖ in f64 and 2.3 in f32. Rows scaled over many orders
 //! of magnitude need a larger c (tests/geometry_lapack.rs).
 
-mod geometry_support;
+use crate::geometry_support;
 
 use geometry_support::{bareiss, hadamard6, laplace, U32, U64};
 use mha_cv::geometry::det6::{det6_batch, det6_batch_with};

@@ -12,7 +12,6 @@
 //!   reference: textbook pivoted LU in f32 reaches 172·u·∏‖aᵢ‖ (ours, to the bit, and a
 //!   separate scalar implementation), OpenBLAS's sgetrf 31 (it accumulates its dot products
 //!   differently); in f64, ours and dgetrf differ by up to 151.
-#![cfg(feature = "lapack")]
 
 use ndarray::Array2;
 use ndarray_linalg::Determinant;

@@ -1,6 +1,5 @@
 //! GPU tests (feature `cuda`): skipped with a message when there is no CUDA driver or device,
 //! failed instead when REQUIRE_GPU=1.
-#![cfg(feature = "cuda")]
 
 use mha_cv::backend::cpu::Cpu;
 use mha_cv::backend::cuda::{bench, driver_present, geometry, selftest, Cuda};

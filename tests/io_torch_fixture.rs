@@ -2,8 +2,7 @@
 //! the contract's shapes and dtypes, and are consistent with themselves and with each other. This
 //! needs only the io room; the comparison with the model is tests/torch_parity.rs.
 
-#[path = "torch_parity/compare.rs"]
-mod compare;
+use crate::torch_parity::compare;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! `mha-cv plot DIR` end to end on a results.json in the sweep's format, and its errors.
 
-mod plot_common;
+use crate::plot_common;
 
 use std::process::Command;
 

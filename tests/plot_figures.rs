@@ -2,7 +2,7 @@
 //! outlined), the curves and trajectories have one point per config with a value, and
 //! report.html references every figure written.
 
-mod plot_common;
+use crate::plot_common;
 
 use mha_cv::report::figures::{figure_files, write_report};
 use plot_common::{check_xml, figure_input, temp_dir, DIMS, HEADS};

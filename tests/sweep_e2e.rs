@@ -1,7 +1,7 @@
 //! A reduced sweep through the binary: results.json, results.csv and the printed tables hold
 //! the same numbers, and every metric the prototype measures is there, with the right shape.
 
-mod sweep_common;
+use crate::sweep_common;
 
 use serde_json::Value;
 use sweep_common::{

@@ -2,7 +2,7 @@
 //! and changes the numbers by the order of the sums only; results from before the option
 //! existed (trained with `qkv`) are not resumed under the new default.
 
-mod sweep_common;
+use crate::sweep_common;
 
 use sweep_common::{fresh_dir, json, mha_cv, read};
 

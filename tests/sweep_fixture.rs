@@ -2,7 +2,7 @@
 //! vocab 32, 7 sequences, Adam lr 1e-3) reproduce its 5 reference losses through the whole
 //! sweep path: file reading, model sizes taken from the files, training, results.json.
 
-mod sweep_common;
+use crate::sweep_common;
 
 use std::path::Path;
 

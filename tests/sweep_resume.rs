@@ -3,7 +3,7 @@
 //! results.json byte for byte, and print the same tables; so do runs with other numbers of
 //! configs in parallel.
 
-mod sweep_common;
+use crate::sweep_common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -2,8 +2,8 @@
 //! change no number), `--seeds N` summaries equal a direct computation from results.csv, and
 //! `--plot` writes the figures, the extra metric `act_attn_h0` among them.
 
-mod plot_common;
-mod sweep_common;
+use crate::plot_common;
+use crate::sweep_common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

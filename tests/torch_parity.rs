@@ -5,8 +5,7 @@
 //! their reasons are in tests/torch_parity/compare.rs; parameters handed to the model and read
 //! back before any step must be exactly equal.
 
-#[path = "torch_parity/compare.rs"]
-mod compare;
+pub mod compare;
 
 use std::path::{Path, PathBuf};
 
