@@ -16,14 +16,14 @@
 use ndarray::Array2;
 use ndarray_linalg::Determinant;
 
+use mha_cv::geometry::det6::{det6_batch, det6_batch_with};
+use mha_cv::geometry::Kernel;
+use mha_cv::rng::Rng;
+
 // The system OpenBLAS provides LAPACK's getrf (and the CBLAS ndarray's `blas` feature declares);
 // ndarray-linalg is built without a backend feature, so the link is made here.
 #[link(name = "openblas")]
 extern "C" {}
-
-use mha_cv::geometry::det6::{det6_batch, det6_batch_with};
-use mha_cv::geometry::Kernel;
-use mha_cv::rng::Rng;
 
 const C_DET: f64 = 8.0;
 const C_ROW_SCALED: f64 = 512.0;
