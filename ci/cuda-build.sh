@@ -10,8 +10,9 @@
 #     tolerances on the CPU) and the GPU tests (they print "skipped: no CUDA driver");
 #  4. compiles the per-thread det/CM math with the host compiler and checks it against exact
 #     integer determinants (kernels/host/host_check.cpp);
-#  5. records the ptxas -v report in $CI_OUT/ptxas-report.txt and fails if a det6_* or cm_vol2_*
-#     kernel has a stack frame or spills on sm_90 (any other spilling kernel is a warning).
+#  5. records the ptxas -v report in $MHA_CV_PTXAS_REPORT (default $CI_OUT/ptxas-report.txt) and
+#     fails if a det6_* or cm_vol2_* kernel has a stack frame or spills on sm_90 (any other
+#     spilling kernel is a warning).
 # Env: NVCC (use this nvcc), CUDA_PIP_DIR (install dir), CI_OUT (report dir, default target/ci),
 # MHA_CV_CI_FEATURES (the cargo features, default `cuda`; .ci/run adds `lapack` so that its
 # LAPACK test reuses this build of the library).
@@ -27,7 +28,8 @@ export NVCC
 echo "== nvcc: $NVCC"
 "$NVCC" --version | tail -n 2
 
-export MHA_CV_PTXAS_REPORT="$out/ptxas-report.txt"
+# .ci/run sets it for all its cargo calls (a change would rerun build.rs); otherwise in $out.
+export MHA_CV_PTXAS_REPORT=${MHA_CV_PTXAS_REPORT:-$out/ptxas-report.txt}
 rm -f "$MHA_CV_PTXAS_REPORT"
 echo "== cargo test --features $features (GPU-free parts; GPU tests skip)"
 cargo test --features "$features" --no-run --lib --test gpu_kernels

@@ -69,6 +69,19 @@ pub(crate) fn check_sizes(op: &str, sizes: &[(&str, usize)]) -> Result<()> {
     }
 }
 
+/// `f` run on a pool of one thread and on a pool of three: the ops' tests compare the two, as
+/// no result may depend on how the work is split.
+#[cfg(test)]
+pub(crate) fn on_1_and_3_threads<R: Send>(f: impl Fn() -> R + Send + Sync) -> (R, R) {
+    let pool = |n| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .expect("a test thread pool")
+    };
+    (pool(1).install(&f), pool(3).install(&f))
+}
+
 impl<T: Scalar> Backend for Cpu<T> {
     type T = T;
     type Buf = Vec<T>;

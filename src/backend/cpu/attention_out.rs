@@ -457,6 +457,7 @@ fn token_rows<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::cpu::on_1_and_3_threads;
     use crate::rng::Rng;
 
     /// batch 37 = two tasks of 16 sequences plus 5; vocab 40 = two tasks of 16 tokens plus 8;
@@ -514,14 +515,7 @@ mod tests {
     #[test]
     fn results_do_not_depend_on_the_number_of_threads() {
         let x = inputs::<f32>(21);
-        let pool = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-        };
-        let one = pool(1).install(|| run(&x));
-        let three = pool(3).install(|| run(&x));
+        let (one, three) = on_1_and_3_threads(|| run(&x));
         assert!(one == three, "1 and 3 threads give different bits");
     }
 

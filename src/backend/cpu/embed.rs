@@ -124,6 +124,7 @@ pub(super) fn backward<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::cpu::on_1_and_3_threads;
     use crate::rng::Rng;
 
     /// batch 9, seq 5, rows of 150 of which the leading 130 (three column blocks, the last
@@ -161,14 +162,7 @@ mod tests {
         let dh: Vec<f32> = (0..ids.len() * D.cols)
             .map(|_| rng.normal() as f32)
             .collect();
-        let pool = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-        };
-        let one = pool(1).install(|| run(&ids, &dh));
-        let three = pool(3).install(|| run(&ids, &dh));
+        let (one, three) = on_1_and_3_threads(|| run(&ids, &dh));
         assert!(one == three, "1 and 3 threads give different bits");
         let (mut demb, mut dpos) = on_entry();
         for (r, (g, &t)) in dh.chunks_exact(D.cols).zip(&ids).enumerate() {

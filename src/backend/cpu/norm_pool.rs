@@ -165,6 +165,7 @@ pub(super) fn backward<T: Scalar>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::cpu::on_1_and_3_threads;
     use crate::backend::cpu::Cpu;
     use crate::backend::Backend;
     use crate::rng::Rng;
@@ -267,14 +268,7 @@ mod tests {
     fn results_do_not_depend_on_the_number_of_threads() {
         let x = inputs::<f32>(33);
         let dg0 = vec![0.0f32; D.dim];
-        let pool = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-        };
-        let one = pool(1).install(|| fused(&x, &dg0));
-        let three = pool(3).install(|| fused(&x, &dg0));
+        let (one, three) = on_1_and_3_threads(|| fused(&x, &dg0));
         assert!(one == three, "1 and 3 threads give different bits");
     }
 
