@@ -3,6 +3,7 @@
 # numpy/PyTorch baselines, back to back on this machine, with the ratios printed last.
 #   bash benches/compare.sh            # sweep, determinant, training step
 #   bash benches/compare.sh --train    # also the criterion bench of the step (a few minutes)
+#   ROUNDS=3 bash benches/compare.sh   # the sweeps and the prototype three times, alternated
 # Needs python3 with torch and numpy for the baselines (`python3 -m pip install torch numpy`);
 # without them only mha-cv's own figures are printed. Run it on a quiet machine. Both sides use
 # every CPU this process may run on (`nproc`): `taskset -c 0,1 bash benches/compare.sh` compares
@@ -10,6 +11,8 @@
 # one (for a machine without Rust; `--train` needs cargo).
 set -euo pipefail
 train=${1:-}  # read now: `set --` below reuses the positional parameters
+rounds=${ROUNDS:-1}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS=$rounds: give a positive count, e.g. ROUNDS=3" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 proto=${PROTOTYPE:-../shared/seed/mha_cv_prototype.py}
 tmp=$(mktemp -d)
@@ -27,24 +30,42 @@ threads=$(nproc)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$threads}  # PyTorch's threads, as many as ours
 rows=()
 
-# The default sweep, whole process, prototype first.
+# The default sweep, whole process, prototype first. ROUNDS=N repeats the four runs N times,
+# alternated (ROUNDS, read above), and reports medians: on a noisy VM one run of either side
+# can move by 30 %.
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+runs() { [ "$rounds" -gt 1 ] && echo " (median of $rounds: $*)"; true; }
+warm() {
+    local t0
+    t0=$(date +%s.%N)
+    "$bin" sweep --out "$tmp/sweep" --quiet --fresh --jobs "$1" > /dev/null
+    secs "$t0"
+}
+proto_s=() cold_s=() jobs1_s=() jobs2_s=()
+for _ in $(seq "$rounds"); do
+    if have_torch && [ -f "$proto" ]; then
+        t0=$(date +%s.%N); python3 "$proto" > "$tmp/proto.txt"; proto_s+=("$(secs "$t0")")
+    fi
+    rm -rf "$tmp/sweep"
+    t0=$(date +%s.%N)
+    "$bin" sweep --out "$tmp/sweep" --quiet --timings > "$tmp/ours.txt" 2> "$tmp/timings.txt"
+    cold_s+=("$(secs "$t0")")
+    # The same with the null cache warm: one config at a time, then in parallel (the default).
+    jobs1_s+=("$(warm 1)")
+    jobs2_s+=("$(warm 2)")
+done
 tp=
-if have_torch && [ -f "$proto" ]; then
-    t0=$(date +%s.%N); python3 "$proto" > "$tmp/proto.txt"; tp=$(secs "$t0")
-    rows+=("prototype sweep (PyTorch)|${tp} s")
+if [ "${#proto_s[@]}" -gt 0 ]; then
+    tp=$(median "${proto_s[@]}")
+    rows+=("prototype sweep (PyTorch)|${tp} s$(runs "${proto_s[@]}")")
 fi
 ratio() { [ -n "$tp" ] && awk -v a="$tp" -v b="$1" 'BEGIN { printf " → %.1f×", a / b }'; true; }
-t0=$(date +%s.%N)
-"$bin" sweep --out "$tmp/sweep" --quiet --timings > "$tmp/ours.txt" 2> "$tmp/timings.txt"
-to=$(secs "$t0")
-rows+=("mha-cv sweep (cold null cache)|${to} s$(ratio "$to")")
-# The same with the null cache warm: configs in parallel (the default) and one at a time.
-for jobs in 1 2; do
-    t0=$(date +%s.%N)
-    "$bin" sweep --out "$tmp/sweep" --quiet --fresh --jobs "$jobs" > /dev/null
-    tj=$(secs "$t0")
-    rows+=("mha-cv sweep --jobs $jobs (warm cache)|${tj} s$(ratio "$tj")")
-done
+to=$(median "${cold_s[@]}")
+rows+=("mha-cv sweep (cold null cache)|${to} s$(ratio "$to")$(runs "${cold_s[@]}")")
+tj=$(median "${jobs1_s[@]}")
+rows+=("mha-cv sweep --jobs 1 (warm cache)|${tj} s$(ratio "$tj")$(runs "${jobs1_s[@]}")")
+tj=$(median "${jobs2_s[@]}")
+rows+=("mha-cv sweep --jobs 2 (warm cache)|${tj} s$(ratio "$tj")$(runs "${jobs2_s[@]}")")
 cat "$tmp/timings.txt"
 
 # The batched determinant, f64 and f32, B = 1e6.
