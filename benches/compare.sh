@@ -30,9 +30,9 @@ threads=$(nproc)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$threads}  # PyTorch's threads, as many as ours
 rows=()
 
-# The default sweep, whole process, prototype first. ROUNDS=N repeats the four runs N times,
-# alternated (ROUNDS, read above), and reports medians: on a noisy VM one run of either side
-# can move by 30 %.
+# The default sweep, whole process, prototype first. The four runs are repeated `rounds` times
+# (ROUNDS, checked at the top), alternated, and their medians reported: on a noisy VM one run of
+# either side can move by 30 %.
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 runs() { [ "$rounds" -gt 1 ] && echo " (median of $rounds: $*)"; true; }
 warm() {
